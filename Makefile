@@ -1,0 +1,43 @@
+# One place for set-up and the two README commands.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export TQDM_DISABLE := 1
+
+.PHONY: install demo test lint bench lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): $(BIN)/python
+	$(BIN)/python -m pip install -q uv==0.13.9
+
+# Exact versions from requirements.lock; bytecode compiled (the machine sets PYTHONDONTWRITEBYTECODE).
+$(VENV)/.installed: requirements.lock pyproject.toml | $(UV)
+	$(UV) pip install --python $(BIN)/python --compile-bytecode -q -r requirements.lock
+	$(UV) pip install --python $(BIN)/python --compile-bytecode -q --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/csp demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check plugins dags tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/bench_load.py
+
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --extra dev -p 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,1 @@
+"""Community Safety Partnership and Youth Justice data pipeline."""

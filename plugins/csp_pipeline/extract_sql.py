@@ -1,0 +1,75 @@
+"""SQL over a landed CSV: the audit view that Great Expectations checks, and the promoted rows.
+
+Every column is read as text so that one bad value becomes a reported rule failure (with its row),
+not a load error. Typed columns are parsed strictly; a value that does not parse appears in the
+audit view's `<column> (unparsed)` column, which the type expectation requires to be empty.
+Direct identifiers are replaced in the same SELECT, so neither the audit nor the warehouse sees them.
+"""
+
+from __future__ import annotations
+
+from csp_pipeline.pseudonymise import pii_sql
+from csp_pipeline.registry import Column, Kind
+
+UNPARSED = " (unparsed)"
+
+_PARSERS = {
+    "DATE": "try_strptime({v}, '%Y-%m-%d')::DATE",
+    "MONTH": "try_strptime({v}, '%Y-%m')::DATE",
+    "TIMESTAMP": "try_strptime({v}, '%Y-%m-%dT%H:%M:%S')",
+    "INTEGER": "CASE WHEN regexp_full_match({v}, '-?[0-9]{{1,9}}') THEN {v}::INTEGER END",
+    "DOUBLE": "try_cast({v} AS DOUBLE)",
+}
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_csv_sql(header: list[str]) -> str:
+    """read_csv of $path with the file's own header as names, all text, malformed rows rejected."""
+    cols = ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header)
+    return (
+        f"read_csv($path, header = true, columns = {{{cols}}}, quote = '\"', escape = '\"', "
+        "store_rejects = true, strict_mode = true, null_padding = false)"
+    )
+
+
+def _raw(col: Column, rename: dict[str, str]) -> str:
+    """The raw text of a contract column, whatever the partner calls it; empty string is missing."""
+    source = {contract: partner for partner, contract in rename.items()}.get(col.name, col.name)
+    return f"nullif({q(source)}, '')"
+
+
+def typed_sql(col: Column, rename: dict[str, str]) -> str:
+    raw = _raw(col, rename)
+    if col.pii:
+        return pii_sql(col, raw)
+    parser = _PARSERS.get(col.type)
+    return parser.format(v=raw) if parser else raw
+
+
+def audit_sql(kind: Kind, header: list[str]) -> str:
+    """Rows as Great Expectations sees them: contract names, parsed values, PII already replaced."""
+    select = ["row_number() OVER () AS _row_number"]
+    for col in kind.stored_columns:
+        select.append(f"{typed_sql(col, kind.rename)} AS {q(col.name)}")
+        if col.type in _PARSERS and not col.pii:
+            raw = _raw(col, kind.rename)
+            select.append(
+                f"CASE WHEN {raw} IS NOT NULL AND {typed_sql(col, kind.rename)} IS NULL "
+                f"THEN {raw} END AS {q(col.name + UNPARSED)}"
+            )
+    return f"SELECT {', '.join(select)} FROM {read_csv_sql(header)}"
+
+
+def promote_sql(kind: Kind, header: list[str]) -> str:
+    """INSERT of the file's rows into the raw table, with lineage; parameters $path, $hash, $date, $run."""
+    cols = [q(c.warehouse_name) for c in kind.stored_columns]
+    values = [typed_sql(c, kind.rename) for c in kind.stored_columns]
+    lineage = "$path_name, $hash, $date::DATE, row_number() OVER (), $run, current_timestamp"
+    return (
+        f"INSERT INTO {kind.raw_table} ({', '.join(cols)}, _source_file, _content_hash, "
+        f"_extract_date, _row_number, _load_run_id, _loaded_at) "
+        f"SELECT {', '.join(values)}, {lineage} FROM {read_csv_sql(header)}"
+    )

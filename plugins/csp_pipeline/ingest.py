@@ -1,0 +1,155 @@
+"""One landed extract through write-audit-publish: fingerprint, claim, audit, promote or quarantine."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from csp_pipeline import quarantine
+from csp_pipeline.extract_sql import promote_sql
+from csp_pipeline.gate import GateParams, RuleResult, audit, read_header
+from csp_pipeline.landing import Extract, fingerprint
+from csp_pipeline.pseudonymise import hmac_pads
+from csp_pipeline.settings import Settings
+from csp_pipeline.warehouse import connect, ensure_schema
+
+log = logging.getLogger(__name__)
+RECENT_DELIVERIES = 5
+
+
+@dataclass
+class Outcome:
+    file: str
+    feed: str
+    kind: str
+    extract_date: str
+    status: str  # loaded | quarantined | skipped
+    rows: int = 0
+    checks_passed: int = 0
+    checks_failed: int = 0
+    warnings: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def _sql_params(extract: Extract, key: bytes | None) -> dict:
+    params: dict = {"path": str(extract.path)}
+    if any(c.pii in ("pseudonym",) for c in extract.kind.columns):
+        assert key is not None
+        params["ipad"], params["opad"] = hmac_pads(key)
+    return params
+
+
+def _min_rows(con: duckdb.DuckDBPyConnection, extract: Extract, ratio: float) -> int:
+    """A tenth (by default) of the median of the kind's recent deliveries: fewer is suspicious."""
+    median = con.execute(
+        """SELECT median(rows) FROM (SELECT rows FROM meta.deliveries
+           WHERE feed = ? AND kind = ? AND status = 'loaded' AND extract_date < ?
+           ORDER BY extract_date DESC LIMIT ?)""",
+        [extract.kind.feed, extract.kind.name, extract.extract_date, RECENT_DELIVERIES],
+    ).fetchone()[0]
+    return int(median * ratio) if median else 0
+
+
+def _record_results(con, run_id: str, extract: Extract, digest: str, results: list[RuleResult]):
+    con.executemany(
+        """INSERT INTO meta.validation_results (run_id, feed, kind, source_file, content_hash,
+           extract_date, suite, expectation, column_name, severity, success, element_count,
+           unexpected_count, sample_rows) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+        [[run_id, extract.kind.feed, extract.kind.name, extract.path.name, digest,
+          extract.extract_date, extract.kind.id, r.expectation, r.column, r.severity, r.success,
+          r.element_count, r.unexpected_count, ",".join(map(str, r.rows))] for r in results],
+    )
+
+
+def _record_delivery(con, extract: Extract, digest: str, rows: int, status: str,
+                     reason: str | None, run_id: str) -> None:
+    con.execute(
+        """INSERT INTO meta.deliveries (content_hash, feed, kind, extract_date, source_file, bytes,
+           rows, status, reason, run_id) VALUES (?,?,?,?,?,?,?,?,?,?)""",
+        [digest, extract.kind.feed, extract.kind.name, extract.extract_date, extract.path.name,
+         extract.path.stat().st_size if extract.path.exists() else None, rows, status, reason,
+         run_id],
+    )
+
+
+def already_processed(con, digest: str) -> str | None:
+    row = con.execute(
+        """SELECT status FROM meta.deliveries WHERE content_hash = ?
+           AND status IN ('loaded', 'quarantined') ORDER BY processed_at DESC LIMIT 1""",
+        [digest]).fetchone()
+    return row[0] if row else None
+
+
+def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None) -> Outcome:
+    """Audit and promote (or quarantine) one extract. Safe to repeat: identical bytes are skipped."""
+    kind = extract.kind
+    base = Outcome(file=extract.label, feed=kind.feed, kind=kind.name,
+                   extract_date=extract.extract_date, status="skipped")
+    digest = fingerprint(extract.path)
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        seen = already_processed(con, digest)
+        if seen:
+            base.reason = f"identical bytes already {seen}"
+            return base
+        header = read_header(extract.path)
+        params = GateParams(extract.extract_date, _min_rows(con, extract,
+                                                            settings.volume_drop_ratio))
+        sql_params = _sql_params(extract, key)
+        docs = settings.data_dir / "data_docs"
+        try:
+            results = audit(con, kind, extract.path, header, params, sql_params, docs)
+        except duckdb.Error as exc:  # unreadable file: encoding, structure DuckDB cannot parse
+            results = [RuleResult(expectation="csv_readable", rule="file is readable UTF-8 CSV",
+                                  column=None, severity="blocking", success=False,
+                                  unexpected_count=1, values=[str(exc).splitlines()[0][:300]])]
+        failed = [r for r in results if not r.success]
+        blocking = [r for r in failed if r.severity == "blocking"]
+        base.checks_passed = len(results) - len(failed)
+        base.checks_failed = len(failed)
+        base.warnings = [r.describe(extract.label) for r in failed if r.severity != "blocking"]
+        for w in base.warnings:
+            log.warning(w)
+        con.execute("BEGIN")
+        _record_results(con, run_id, extract, digest, results)
+        if blocking:
+            reason = "; ".join(r.describe(extract.label) for r in blocking)
+            _record_delivery(con, extract, digest, 0, "quarantined", reason, run_id)
+            con.execute("COMMIT")
+            quarantine.move(settings, extract, digest, run_id, results)
+            log.error("quarantined %s: %s", extract.label, reason)
+            base.status, base.reason = "quarantined", reason
+            return base
+        # Promote in one transaction: a re-issued extract for the same kind and date replaces
+        # the earlier delivery; rows from other dates stay (staging keeps each key's latest).
+        con.execute(f"DELETE FROM {kind.raw_table} WHERE _extract_date = ?",
+                    [extract.extract_date])
+        con.execute(
+            """UPDATE meta.deliveries SET status = 'superseded'
+               WHERE feed = ? AND kind = ? AND extract_date = ? AND status = 'loaded'""",
+            [kind.feed, kind.name, extract.extract_date])
+        promote = dict(sql_params, path_name=extract.path.name, hash=digest,
+                       date=extract.extract_date, run=run_id)
+        con.execute(promote_sql(kind, header), promote)
+        rows = con.execute(f"SELECT count(*) FROM {kind.raw_table} WHERE _content_hash = ?",
+                           [digest]).fetchone()[0]
+        _record_delivery(con, extract, digest, rows, "loaded", None, run_id)
+        con.execute("COMMIT")
+    base.status, base.rows = "loaded", rows
+    return base
+
+
+def release(settings: Settings, quarantined_file: Path) -> Path:
+    """Put a fixed quarantined file back in the landing zone; the next run loads it normally."""
+    feed = quarantined_file.parent.parent.name
+    target = settings.landing_dir / feed / quarantined_file.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(quarantined_file), target)
+    return target

@@ -1,0 +1,61 @@
+"""All configuration in one place, from environment variables (contracts/operations.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DAGS_DIR = PROJECT_ROOT / "dags"
+
+# Only for `csp demo` and tests on synthetic data; announced whenever it is used.
+DEMO_PSEUDONYM_KEY = "csp-demo-key-not-for-real-data"
+
+
+class ConfigurationError(RuntimeError):
+    """The pipeline is not safe to start with this configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    landing_dir: Path
+    warehouse: Path
+    published_dir: Path
+    quarantine_dir: Path
+    airflow_home: Path
+    demo_mode: bool
+    webhook_url: str | None
+    volume_drop_ratio: float
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data = Path(env.get("CSP_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+        return cls(
+            data_dir=data,
+            landing_dir=Path(env.get("CSP_LANDING_DIR", data / "landing")),
+            warehouse=Path(env.get("CSP_WAREHOUSE", data / "warehouse.duckdb")),
+            published_dir=Path(env.get("CSP_PUBLISHED_DIR", data / "published")),
+            quarantine_dir=Path(env.get("CSP_QUARANTINE_DIR", data / "quarantine")),
+            airflow_home=Path(env.get("AIRFLOW_HOME", data / "airflow")),
+            demo_mode=env.get("CSP_DEMO_MODE", "").lower() in ("1", "true", "yes"),
+            webhook_url=env.get("CSP_ALERT_WEBHOOK_URL") or None,
+            volume_drop_ratio=float(env.get("CSP_VOLUME_DROP_RATIO", "0.1")),
+        )
+
+    def pseudonym_key(self, env: dict[str, str] | None = None) -> bytes:
+        """The HMAC secret. Refuses to run on real data without one."""
+        env = os.environ if env is None else env
+        key = env.get("CSP_PSEUDONYM_KEY")
+        if key:
+            return key.encode()
+        if self.demo_mode:
+            return DEMO_PSEUDONYM_KEY.encode()
+        raise ConfigurationError(
+            "CSP_PSEUDONYM_KEY is not set. Set it to a long random secret (kept outside the "
+            "repository), or set CSP_DEMO_MODE=1 to use the public demo key on synthetic data only."
+        )

@@ -1,0 +1,75 @@
+"""Connections to the DuckDB warehouse and the pipeline's own bookkeeping tables (schema `meta`)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from csp_pipeline.registry import LINEAGE_COLUMNS, Kind, load_registry
+
+META_DDL = """
+CREATE SCHEMA IF NOT EXISTS meta;
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE TABLE IF NOT EXISTS meta.deliveries (
+    content_hash VARCHAR NOT NULL,
+    feed VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    extract_date DATE NOT NULL,
+    source_file VARCHAR NOT NULL,
+    bytes BIGINT,
+    rows BIGINT,
+    status VARCHAR NOT NULL,          -- loaded | quarantined | superseded | released
+    reason VARCHAR,
+    run_id VARCHAR NOT NULL,
+    processed_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS meta.validation_results (
+    run_id VARCHAR NOT NULL,
+    feed VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    extract_date DATE NOT NULL,
+    suite VARCHAR NOT NULL,
+    expectation VARCHAR NOT NULL,
+    column_name VARCHAR,
+    severity VARCHAR NOT NULL,
+    success BOOLEAN NOT NULL,
+    element_count BIGINT,
+    unexpected_count BIGINT,
+    sample_rows VARCHAR,
+    validated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS meta.runs (
+    run_id VARCHAR NOT NULL,
+    stage VARCHAR NOT NULL,
+    detail VARCHAR,
+    finished_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+"""
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def raw_table_ddl(kind: Kind) -> str:
+    cols = [f'"{c.warehouse_name}" {c.warehouse_type}' for c in kind.stored_columns]
+    cols += [f"{name} {typ}" for name, typ in LINEAGE_COLUMNS.items()]
+    return f"CREATE TABLE IF NOT EXISTS {kind.raw_table} ({', '.join(cols)})"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create meta tables and one raw table per declared kind (idempotent)."""
+    con.execute(META_DDL)
+    for kind in load_registry().kinds:
+        con.execute(raw_table_ddl(kind))
