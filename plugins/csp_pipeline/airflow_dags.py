@@ -1,0 +1,157 @@
+"""Airflow DAGs built from the feed registry: one ingest DAG per feed, one warehouse build.
+
+Each feed DAG finds that feed's new extracts, passes each through the gate (promote or quarantine)
+and emits the feed's Asset. The warehouse DAG is scheduled on all feed Assets, so it runs once the
+night's feeds are in; it builds the dbt project through astronomer-cosmos and publishes a snapshot.
+Every task that writes the DuckDB file takes a slot of the one-slot `duckdb_writer` pool, because
+DuckDB allows a single writer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Asset, dag, get_current_context, task
+
+from csp_pipeline import alerts
+from csp_pipeline.registry import load_registry
+from csp_pipeline.settings import DBT_PROJECT_DIR, Settings
+
+WRITER_POOL = "duckdb_writer"
+START = datetime(2024, 1, 1)
+NIGHTLY = "0 2 * * *"
+DEFAULT_ARGS = {
+    "owner": "csp-data-engineering",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=5),
+    "on_failure_callback": alerts.on_failure_callback,
+}
+
+
+def feed_asset(feed: str) -> Asset:
+    return Asset(uri=f"csp://warehouse/raw/{feed}", name=f"raw_{feed}")
+
+
+def build_feed_dag(feed: str) -> DAG:
+    kinds = ", ".join(f"`{k.name}`" for k in load_registry().kinds_of(feed))
+
+    @dag(
+        dag_id=f"csp_feed_{feed}",
+        schedule=NIGHTLY,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["csp", "ingest", feed],
+        default_args=DEFAULT_ARGS,
+        doc_md=f"""### Ingest the `{feed}` feed
+Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet processed,
+fingerprints each, audits it with its Great Expectations suite and promotes it into
+`raw.{feed}__<kind>` in one transaction, or quarantines it with a report. Emits the
+`raw_{feed}` Asset, which schedules the warehouse build. Declared in `feeds.yml`.""",
+    )
+    def feed_dag():
+        @task
+        def discover() -> list[str]:
+            from csp_pipeline.landing import discover as find
+
+            ctx = get_current_context()
+            up_to = ctx["logical_date"].date().isoformat() if ctx.get("logical_date") else None
+            settings = Settings.from_env()
+            return [str(e.path) for e in find(load_registry(), settings.landing_dir, feed, up_to)]
+
+        @task(pool=WRITER_POOL, max_active_tis_per_dag=1, retries=0)
+        def process(path: str) -> dict:
+            from pathlib import Path
+
+            from csp_pipeline.ingest import process as run_gate
+            from csp_pipeline.landing import Extract
+
+            settings = Settings.from_env()
+            match = load_registry().kind_for_file(feed, Path(path))
+            if match is None:
+                raise ValueError(f"{path} is not a declared {feed} extract")
+            extract = Extract(path=Path(path), kind=match[0], extract_date=match[1])
+            ctx = get_current_context()
+            outcome = run_gate(settings, extract, ctx["run_id"], settings.pseudonym_key())
+            if outcome.status == "quarantined":
+                alerts.notify_quarantine(settings, outcome.as_dict())
+            return outcome.as_dict()
+
+        @task(trigger_rule="all_done", outlets=[feed_asset(feed)])
+        def report(outcomes: list[dict]) -> dict:
+            # Index by length: iterating the lazy XCom sequence probes one past the end (a 404).
+            outcomes = [outcomes[i] for i in range(len(outcomes))]
+            summary = {"feed": feed, "files": len(outcomes),
+                       "loaded": sum(o["status"] == "loaded" for o in outcomes),
+                       "quarantined": sum(o["status"] == "quarantined" for o in outcomes),
+                       "rows": sum(o["rows"] for o in outcomes)}
+            print(f"feed {feed}: {summary}")
+            return summary
+
+        report(process.expand(path=discover()))
+
+    return feed_dag()
+
+
+def build_warehouse_dag() -> DAG:
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import LoadMode, TestBehavior
+
+    feeds = load_registry().feeds
+
+    @dag(
+        dag_id="csp_warehouse",
+        schedule=[feed_asset(f) for f in feeds],
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["csp", "dbt", "publish"],
+        default_args=DEFAULT_ARGS,
+        doc_md="""### Build the warehouse and publish
+Runs when every feed DAG has emitted its Asset. astronomer-cosmos renders the dbt project
+(staging -> intermediate -> marts, from the pre-built manifest) as one task per model, each
+running `dbt build` on that model and its tests. Then the marts are published as an atomic
+snapshot with disclosure control (`data/published/current`).""",
+    )
+    def warehouse_dag():
+        dbt = DbtTaskGroup(
+            group_id="dbt",
+            project_config=ProjectConfig(
+                dbt_project_path=DBT_PROJECT_DIR,
+                manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
+            ),
+            profile_config=ProfileConfig(
+                profile_name="csp", target_name="warehouse",
+                profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
+            ),
+            execution_config=ExecutionConfig(dbt_executable_path=_dbt_executable()),
+            render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST,
+                                       test_behavior=TestBehavior.BUILD),
+            operator_args={"install_deps": False, "pool": WRITER_POOL},
+        )
+
+        @task(pool=WRITER_POOL)
+        def publish() -> dict:
+            from csp_pipeline.publish import publish as publish_snapshot
+
+            manifest = publish_snapshot(Settings.from_env(), get_current_context()["run_id"])
+            return {"published": manifest["path"], "marts": len(manifest["marts"])}
+
+        dbt >> publish()
+
+    return warehouse_dag()
+
+
+def _dbt_executable() -> str:
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def all_dags() -> dict[str, DAG]:
+    dags = {f"csp_feed_{feed}": build_feed_dag(feed) for feed in load_registry().feeds}
+    dags["csp_warehouse"] = build_warehouse_dag()
+    return dags

@@ -1,0 +1,77 @@
+"""Test support: a real DuckDB warehouse with raw rows built for a test, and real dbt builds over it."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from csp_pipeline.registry import load_registry
+from csp_pipeline.settings import DBT_PROJECT_DIR
+from csp_pipeline.warehouse import ensure_schema
+
+
+def create_warehouse(path: Path) -> Path:
+    with duckdb.connect(str(path)) as con:
+        ensure_schema(con)
+    return path
+
+
+def insert_raw(path: Path, feed: str, kind: str, rows: list[dict],
+               extract_date: str | date = "2024-06-01") -> None:
+    """Insert rows (warehouse column names; missing columns NULL) into raw.<feed>__<kind>."""
+    k = load_registry().kind(feed, kind)
+    cols = [c.warehouse_name for c in k.stored_columns]
+    unknown = {c for r in rows for c in r} - set(cols) - {"_extract_date", "_row_number"}
+    if unknown:
+        raise KeyError(f"{k.id} has no columns {sorted(unknown)}")
+    with duckdb.connect(str(path)) as con:
+        for i, r in enumerate(rows, start=1):
+            values = [r.get(c) for c in cols]
+            con.execute(
+                f"INSERT INTO {k.raw_table} ({', '.join(cols)}, _source_file, _content_hash, "
+                f"_extract_date, _row_number, _load_run_id, _loaded_at) VALUES "
+                f"({', '.join('?' * len(cols))}, 'test.csv', 'test', ?, ?, 'test', now())",
+                [*values, r.get("_extract_date", extract_date), r.get("_row_number", i)],
+            )
+
+
+@contextmanager
+def _env(**values: str) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def dbt(warehouse: Path, *args: str, target_dir: Path | None = None) -> None:
+    """Run dbt-core in-process against this warehouse; raises with dbt's message on failure."""
+    from dbt.cli.main import dbtRunner
+
+    target = target_dir or warehouse.parent / "dbt_target"
+    with _env(CSP_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false"):
+        result = dbtRunner().invoke([
+            *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(target), "--log-path", str(target / "logs"), "--no-partial-parse",
+        ])
+    if not result.success:
+        failures = []
+        for r in getattr(result.result, "results", None) or []:
+            if str(r.status) not in ("success", "pass"):
+                failures.append(f"{r.node.name}: {r.status}: {r.message}")
+        raise AssertionError(f"dbt {' '.join(args)} failed: {result.exception or failures}")
+
+
+def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
