@@ -39,11 +39,22 @@ def build_manifest() -> None:
                     "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"], check=True)
 
 
+def manifest_is_stale() -> bool:
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml"]
+    for folder in ("models", "macros", "seeds", "tests"):
+        sources += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file()]
+    return any(p.stat().st_mtime > built for p in sources)
+
+
 def prepare(settings: Settings) -> None:
     """Idempotent set-up: Airflow metadata DB, the DuckDB writer pool, the dbt manifest."""
     airflow_env.apply(settings)
     settings.pseudonym_key()  # refuse to start without a key outside demo mode
-    if not (DBT_PROJECT_DIR / "target" / "manifest.json").exists():
+    if manifest_is_stale():
         build_manifest()
     from airflow.models.pool import Pool
     from airflow.utils import db as airflow_db

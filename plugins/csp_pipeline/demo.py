@@ -1,0 +1,94 @@
+"""`csp demo`: generate the bundled synthetic extracts, run the latest night, print a summary."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import duckdb
+
+from csp_pipeline.backfill import consolidate
+from csp_pipeline.registry import load_registry
+from csp_pipeline.settings import DEMO_PSEUDONYM_KEY, Settings
+
+DEMO_END = date(2024, 5, 31)
+DEMO_START = date(2022, 5, 1)
+HARTLEPOOL = "E06000001"
+
+
+def prepare_landing(settings: Settings, scale: float) -> None:
+    """Synthetic history as monthly backfills, then the latest night as nightly files."""
+    from csp_pipeline.synthetic import generate
+
+    if any(settings.landing_dir.glob("*/*.csv")):
+        return
+    generate(settings.landing_dir, DEMO_START, DEMO_END, scale=scale, seed=42)
+    consolidate(load_registry(), settings.landing_dir, DEMO_END - timedelta(days=1))
+
+
+def summary(settings: Settings) -> str:
+    lines = []
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        rows = con.execute("""
+            SELECT d.feed, d.kind, count(*) FILTER (WHERE status = 'loaded') files,
+                   coalesce(sum(rows) FILTER (WHERE status = 'loaded'), 0) rows_loaded,
+                   count(*) FILTER (WHERE status = 'quarantined') quarantined,
+                   (SELECT count(*) FILTER (WHERE v.success) || '/' || count(*)
+                    FROM meta.validation_results v WHERE v.feed = d.feed AND v.kind = d.kind)
+            FROM meta.deliveries d GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    lines.append(f"{'feed/kind':40} {'files':>6} {'rows loaded':>12} {'quarantined':>11} "
+                 f"{'checks passed':>14}")
+    for feed, kind, files, n, quarantined, checks in rows:
+        lines.append(f"{feed + '/' + kind:40} {files:>6} {n:>12,} {quarantined:>11} {checks:>14}")
+    current = settings.published_dir / "current"
+    manifest = json.loads((current / "manifest.json").read_text())
+    lines += ["", f"Marts built and published ({len(manifest['marts'])}): "
+                  + ", ".join(manifest["marts"]),
+              f"Published snapshot: {current.resolve()} (marts.duckdb, parquet/, csv/)",
+              f"Data Docs: {settings.data_dir / 'data_docs' / 'index.html'}", ""]
+    lines.append(fire_table(settings))
+    return "\n".join(lines)
+
+
+def fire_table(settings: Settings) -> str:
+    """The Hartlepool district monthly fire performance table for the latest month."""
+    db = settings.published_dir / "current" / "marts.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        month = con.execute("SELECT max(month) FROM marts.cs_fire_monthly_performance "
+                            "WHERE la_code = ?", [HARTLEPOOL]).fetchone()[0]
+        rows = con.execute("""
+            SELECT indicator, value_previous_year, value, direction, pct_change
+            FROM marts.cs_fire_monthly_performance WHERE la_code = ? AND month = ?""",
+                           [HARTLEPOOL, month]).fetchall()
+    order = ["Total Fires", "Total Deliberate Fires", "Deliberate Primary Fires",
+             "Deliberate Secondary Fires", "Accidental Dwelling Fires",
+             "Accidental Dwelling Fire Fatalities", "Accidental Dwelling Fire Injuries"]
+    rows.sort(key=lambda r: order.index(r[0]) if r[0] in order else len(order))
+    prev, cur = f"{month:%b} {month.year - 2000 - 1:02d}", f"{month:%b %y}"
+    start = month.year if month.month >= 4 else month.year - 1  # financial years start in April
+    fy = f"{start - 1}/{str(start)[2:]} - {start}/{str(start + 1)[2:]}"
+    out = [f"Hartlepool District Monthly Performance {month:%B %Y}: Incident summary", "",
+           f"{'Indicator':38} {prev:>7} {cur:>7}  {'Direction of Travel ' + fy:36} {'% Change':>8}"]
+    for indicator, before, now, direction, pct in rows:
+        pct_text = "-" if pct is None else f"{pct}%"
+        out.append(f"{indicator:38} {before:>7} {now:>7}  {direction or '-':36} {pct_text:>8}")
+    return "\n".join(out)
+
+
+def run_demo(settings: Settings, scale: float = 1.0) -> int:
+    from csp_pipeline.runner import run_night
+
+    print(f"Demo mode: synthetic data, pseudonymised with the public demo key "
+          f"({DEMO_PSEUDONYM_KEY!r}); never use it for real data.")
+    print(f"Generating synthetic extracts {DEMO_START} .. {DEMO_END} into {settings.landing_dir}")
+    prepare_landing(settings, scale)
+    print(f"Running the nightly pipeline for {DEMO_END} through Airflow ...")
+    result = run_night(DEMO_END, settings)
+    for dag_id, state in result.dag_states.items():
+        print(f"  {dag_id:30} {state}")
+    if not result.ok:
+        print(f"The run failed; task logs are under {settings.airflow_home / 'logs'}")
+        return 1
+    print()
+    print(summary(settings))
+    return 0

@@ -1,0 +1,129 @@
+"""The whole night through Airflow on generated extracts, checked against the generated rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from tests.support.pipeline import NIGHT, PipelineRun, csp
+
+pytestmark = pytest.mark.e2e
+
+FIRE_TYPES = ["Primary fire", "Secondary fire", "Chimney fire"]
+
+
+def warehouse(run: PipelineRun, sql: str) -> list[tuple]:
+    with duckdb.connect(str(run.settings.warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def generated_rows(run: PipelineRun, feed: str, kind: str, key: str) -> pd.DataFrame:
+    """Every generated row of a kind, latest version per key (as the delivery rules say)."""
+    frames = []
+    for path in sorted((run.generated / feed).glob(f"{kind}_*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame["_file"] = path.name
+        frames.append(frame)
+    rows = pd.concat(frames, ignore_index=True)
+    return rows.drop_duplicates(subset=[key], keep="last")
+
+
+def test_run_exits_zero_and_every_dag_succeeds(pipeline_run):
+    assert pipeline_run.returncode == 0, pipeline_run.output[-3000:]
+    for dag_id in ("csp_feed_fire", "csp_feed_police", "csp_feed_education",
+                   "csp_feed_substance_misuse", "csp_feed_youth_justice", "csp_warehouse"):
+        assert f"{dag_id}" in pipeline_run.output
+    assert "failed" not in pipeline_run.output.split("(run took")[0].lower()
+
+
+def test_bad_file_is_quarantined_with_a_report_and_other_feeds_load(pipeline_run):
+    name = Path(pipeline_run.broken_file).name
+    status = warehouse(pipeline_run, f"SELECT status, reason FROM meta.deliveries "
+                                     f"WHERE source_file = '{name}'")
+    assert status and status[0][0] == "quarantined"
+    assert "Crime type" in status[0][1] and "rows: 2" in status[0][1]
+    report = pipeline_run.settings.quarantine_dir / "police" / name.replace(".csv", ".report.json")
+    doc = json.loads(report.read_text())
+    failure = next(f for f in doc["failures"] if f["column"] == "Crime type")
+    assert failure["rule"] == "value in the contract's code list" and failure["rows"] == [2]
+    assert (pipeline_run.settings.quarantine_dir / "police" / name).exists()
+    loaded = dict(warehouse(pipeline_run, "SELECT feed, sum(rows) FROM meta.deliveries "
+                                          "WHERE status = 'loaded' GROUP BY feed"))
+    assert set(loaded) == {"police", "fire", "education", "substance_misuse", "youth_justice"}
+    assert all(n > 0 for n in loaded.values())
+
+
+def test_every_generated_row_is_loaded_once_per_delivery(pipeline_run):
+    fire = generated_rows(pipeline_run, "fire", "incidents", "INCIDENT_ID")
+    (n,) = warehouse(pipeline_run, "SELECT count(DISTINCT incident_id) FROM raw.fire__incidents")[0]
+    assert n == len(fire)
+
+
+def test_fire_performance_mart_matches_counts_from_generated_rows(pipeline_run):
+    fire = generated_rows(pipeline_run, "fire", "incidents", "INCIDENT_ID")
+    fire["month"] = pd.to_datetime(fire["CALL_DATETIME"]).dt.to_period("M").dt.to_timestamp()
+    fires = fire[fire["INCIDENT_TYPE"].isin(FIRE_TYPES)]
+    deliberate = fires[fires["ACCIDENTAL_OR_DELIBERATE"] == "Deliberate"]
+    acc_dwelling = fires[(fires["ACCIDENTAL_OR_DELIBERATE"] != "Deliberate")
+                         & (fires["PROPERTY_CATEGORY"] == "Dwelling")]
+    expected = {
+        "Total Fires": fires.groupby(["LA_CODE", "month"]).size(),
+        "Total Deliberate Fires": deliberate.groupby(["LA_CODE", "month"]).size(),
+        "Deliberate Primary Fires": deliberate[deliberate["INCIDENT_TYPE"] == "Primary fire"]
+        .groupby(["LA_CODE", "month"]).size(),
+        "Deliberate Secondary Fires": deliberate[deliberate["INCIDENT_TYPE"] == "Secondary fire"]
+        .groupby(["LA_CODE", "month"]).size(),
+        "Accidental Dwelling Fires": acc_dwelling.groupby(["LA_CODE", "month"]).size(),
+        "Accidental Dwelling Fire Injuries": acc_dwelling.assign(
+            n=acc_dwelling["CASUALTIES"].astype(int)).groupby(["LA_CODE", "month"])["n"].sum(),
+    }
+    mart = warehouse(pipeline_run, "SELECT la_code, month, indicator, value "
+                                   "FROM marts.cs_fire_monthly_performance")
+    got = {(la, pd.Timestamp(m), ind): v for la, m, ind, v in mart}
+    checked = 0
+    for indicator, series in expected.items():
+        for (la, month), value in series.items():
+            assert got[(la, month, indicator)] == value, (la, month, indicator)
+            checked += 1
+    assert checked > 100
+    # months with no incidents of a kind are present as zeros, not missing
+    latest = max(m for _, m, _ in got)
+    assert all((la, latest, ind) in got for la in fire["LA_CODE"].unique() for ind in expected)
+
+
+def test_published_snapshot_has_every_mart_as_duckdb_and_parquet(pipeline_run):
+    current = pipeline_run.settings.published_dir / "current"
+    manifest = json.loads((current / "manifest.json").read_text())
+    assert manifest["run_id"] and manifest["code_version"] and manifest["inputs"]
+    assert {"cs_fire_monthly_performance", "cs_fire_economic_cost_monthly",
+            "cs_fire_hotspot_wards_monthly"} <= set(manifest["marts"])
+    with duckdb.connect(str(current / "marts.duckdb"), read_only=True) as con:
+        for mart in manifest["marts"]:
+            con.execute(f"SELECT count(*) FROM marts.{mart}").fetchone()
+            assert (current / "parquet" / f"{mart}.parquet").exists()
+
+
+def test_status_reports_loaded_quarantined_and_published(pipeline_run):
+    out = csp(pipeline_run.env, "status")
+    assert out.returncode == 0, out.stderr
+    assert "fire/incidents" in out.stdout and "Published:" in out.stdout
+    assert f"{NIGHT}" in out.stdout
+
+
+def test_rerunning_the_night_changes_nothing(pipeline_run):
+    def state():
+        return warehouse(pipeline_run, """
+            SELECT (SELECT count(*) FROM raw.fire__incidents),
+                   (SELECT count(*) FROM raw.police__crimes),
+                   (SELECT count(*) FROM meta.deliveries WHERE status = 'loaded'),
+                   (SELECT sum(hash(indicator || la_code || month || value))
+                    FROM marts.cs_fire_monthly_performance)""")[0]
+
+    before = state()
+    again = csp(pipeline_run.env, "run", "--date", NIGHT.isoformat())
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert state() == before

@@ -1,0 +1,69 @@
+"""Every DAG imports, is documented and owned, retries, runs one at a time, and writes through the
+DuckDB writer pool; the dags folder parses well inside Airflow's import timeout."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from csp_pipeline import airflow_env
+from csp_pipeline.registry import load_registry
+from csp_pipeline.settings import DAGS_DIR, Settings
+
+IMPORT_TIMEOUT_S = 30  # Airflow's default dagbag_import_timeout
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from csp_pipeline.runner import build_manifest, manifest_is_stale
+
+    airflow_env.apply(Settings.from_env())
+    if manifest_is_stale():
+        build_manifest()
+    from airflow.dag_processing.dagbag import BundleDagBag
+
+    started = time.perf_counter()
+    bag = BundleDagBag(dag_folder=DAGS_DIR, bundle_path=DAGS_DIR, bundle_name="dags-folder")
+    bag.parse_seconds = time.perf_counter() - started
+    return bag
+
+
+def test_dags_import_without_errors(dagbag):
+    assert dagbag.import_errors == {}
+    expected = {f"csp_feed_{f}" for f in load_registry().feeds} | {"csp_warehouse"}
+    assert set(dagbag.dag_ids) == expected
+
+
+def test_dags_have_tags_owner_retries_docs_and_one_active_run(dagbag):
+    for dag in dagbag.dags.values():
+        assert dag.tags, dag.dag_id
+        assert dag.doc_md, dag.dag_id
+        assert dag.max_active_runs == 1, dag.dag_id
+        for t in dag.tasks:
+            assert t.owner == "csp-data-engineering", (dag.dag_id, t.task_id)
+        assert any(t.retries > 0 for t in dag.tasks), dag.dag_id
+
+
+def test_writers_use_the_single_duckdb_pool(dagbag):
+    feed = dagbag.dags["csp_feed_fire"]
+    assert feed.get_task("process").pool == "duckdb_writer"
+    warehouse = dagbag.dags["csp_warehouse"]
+    dbt_tasks = [t for t in warehouse.tasks if t.task_id.startswith("dbt.")]
+    assert dbt_tasks and all(t.pool == "duckdb_writer" for t in dbt_tasks)
+
+
+def test_warehouse_build_is_scheduled_by_every_feed_asset(dagbag):
+    schedule = dagbag.dags["csp_warehouse"].timetable.asset_condition
+    uris = {a.uri for a in schedule.iter_assets().values()} if hasattr(schedule, "iter_assets") \
+        else set()
+    assert uris == {f"csp://warehouse/raw/{f}" for f in load_registry().feeds}
+    for feed in load_registry().feeds:
+        report = dagbag.dags[f"csp_feed_{feed}"].get_task("report")
+        assert [o.uri for o in report.outlets] == [f"csp://warehouse/raw/{feed}"]
+
+
+def test_dags_folder_parses_within_the_import_timeout(dagbag, record_property):
+    record_property("dag_parse_seconds", round(dagbag.parse_seconds, 2))
+    print(f"dags folder parse: {dagbag.parse_seconds:.2f} s")
+    assert dagbag.parse_seconds < IMPORT_TIMEOUT_S
