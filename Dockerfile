@@ -6,8 +6,7 @@ ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 AIRFLOW_HOME=/opt/airflow \
 RUN useradd --create-home --uid 50000 airflow
 WORKDIR /opt/csp
 COPY requirements.lock pyproject.toml README.md ./
-RUN pip install uv==0.13.9 && uv pip install --system --compile-bytecode -r requirements.lock \
-    && uv pip install --system "apache-airflow-providers-celery" "psycopg2-binary" "redis"
+RUN pip install uv==0.13.9 && uv pip install --system --compile-bytecode -r requirements.lock
 COPY plugins ./plugins
 COPY dags ./dags
 COPY dbt_project ./dbt_project

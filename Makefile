@@ -37,7 +37,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_load.py
 
 lock: | $(UV)
-	$(UV) pip compile pyproject.toml --extra dev -p 3.11 -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --extra scaleout -p 3.11 -o requirements.lock
 
 clean:
 	rm -rf $(VENV) data

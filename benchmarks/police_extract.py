@@ -1,0 +1,32 @@
+"""A valid police crimes extract of N rows, written by DuckDB (fast, deterministic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from csp_pipeline.registry import load_registry
+
+
+def write_police_extract(path: Path, rows: int) -> Path:
+    kind = load_registry().kind("police", "crimes")
+    types = list(kind.column("Crime type").values)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.execute(f"""
+        COPY (
+          SELECT CASE WHEN i % 5 = 0 THEN NULL ELSE sha256(i::VARCHAR) END AS "Crime ID",
+                 '2024-0' || (1 + i % 5) AS "Month",
+                 'Cleveland Police' AS "Reported by", 'Cleveland Police' AS "Falls within",
+                 -1.2 - (i % 1000) / 10000.0 AS "Longitude", 54.6 + (i % 1000) / 10000.0 AS "Latitude",
+                 'On or near Street ' || (i % 300) AS "Location",
+                 'E0100' || lpad((i % 9999)::VARCHAR, 4, '0') AS "LSOA code",
+                 'Hartlepool 00' || (i % 90) AS "LSOA name",
+                 list_extract($types, 1 + (i % {len(types)})::INTEGER) AS "Crime type",
+                 'Under investigation' AS "Last outcome category", NULL AS "Context",
+                 'INC' || lpad(i::VARCHAR, 9, '0') AS "Incident ID",
+                 '2024-0' || (1 + i % 5) || '-1' || (i % 9) AS "Recorded date",
+                 'E0500' || lpad((100 + i % 40)::VARCHAR, 4, '0') AS "Ward code"
+          FROM range({rows}) t(i)
+        ) TO '{path}' (HEADER, DELIMITER ',')""", {"types": types})
+    return path
