@@ -7,7 +7,8 @@
 {%- endmacro %}
 
 {% macro direction(current, previous) -%}
-    case when coalesce({{ current }}, 0) = 0 and coalesce({{ previous }}, 0) = 0 then null
+    case when {{ previous }} is null or {{ current }} is null then null
+         when {{ current }} = 0 and {{ previous }} = 0 then null
          when {{ current }} > coalesce({{ previous }}, 0) then 'Increased'
          when {{ current }} < coalesce({{ previous }}, 0) then 'Decreased'
          else 'No change' end

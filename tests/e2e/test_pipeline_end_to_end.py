@@ -69,7 +69,8 @@ def test_fire_performance_mart_matches_counts_from_generated_rows(pipeline_run):
     fires = fire[fire["INCIDENT_TYPE"].isin(FIRE_TYPES)]
     deliberate = fires[fires["ACCIDENTAL_OR_DELIBERATE"] == "Deliberate"]
     acc_dwelling = fires[(fires["ACCIDENTAL_OR_DELIBERATE"] != "Deliberate")
-                         & (fires["PROPERTY_CATEGORY"] == "Dwelling")]
+                         & (fires["PROPERTY_CATEGORY"] == "Dwelling")
+                         & (fires["INCIDENT_TYPE"] == "Primary fire")]
     expected = {
         "Total Fires": fires.groupby(["LA_CODE", "month"]).size(),
         "Total Deliberate Fires": deliberate.groupby(["LA_CODE", "month"]).size(),

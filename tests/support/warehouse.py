@@ -73,5 +73,6 @@ def dbt(warehouse: Path, *args: str, target_dir: Path | None = None) -> None:
 
 
 def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    # Same configuration as dbt-duckdb's in-process connection, which may still be open.
+    with duckdb.connect(str(warehouse)) as con:
         return con.execute(sql, params or []).fetchall()
