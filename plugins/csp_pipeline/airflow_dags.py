@@ -9,6 +9,7 @@ DuckDB allows a single writer.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, dag, get_current_context, task
@@ -23,7 +24,7 @@ NIGHTLY = "0 2 * * *"
 DEFAULT_ARGS = {
     "owner": "csp-data-engineering",
     "retries": 2,
-    "retry_delay": timedelta(minutes=5),
+    "retry_delay": timedelta(seconds=int(os.environ.get("CSP_RETRY_DELAY_SECONDS", "300"))),
     "on_failure_callback": alerts.on_failure_callback,
 }
 
@@ -85,10 +86,20 @@ fingerprints each, audits it with its Great Expectations suite and promotes it i
                        "loaded": sum(o["status"] == "loaded" for o in outcomes),
                        "quarantined": sum(o["status"] == "quarantined" for o in outcomes),
                        "rows": sum(o["rows"] for o in outcomes)}
-            print(f"feed {feed}: {summary}")
+            from csp_pipeline.gate import build_data_docs
+
+            docs = build_data_docs(Settings.from_env().data_dir / "gx")
+            print(f"feed {feed}: {summary}; Data Docs: {docs}")
             return summary
 
-        report(process.expand(path=discover()))
+        @task
+        def all_files_processed() -> None:
+            """Fails the run (upstream_failed) when any file errored instead of loading or being
+            quarantined; the Asset is still emitted by `report` so the other feeds' data builds."""
+
+        outcomes = process.expand(path=discover())
+        report(outcomes)
+        outcomes >> all_files_processed()
 
     return feed_dag()
 
@@ -109,8 +120,8 @@ def build_warehouse_dag() -> DAG:
         default_args=DEFAULT_ARGS,
         doc_md="""### Build the warehouse and publish
 Runs when every feed DAG has emitted its Asset. astronomer-cosmos renders the dbt project
-(staging -> intermediate -> marts, from the pre-built manifest) as one task per model, each
-running `dbt build` on that model and its tests. Then the marts are published as an atomic
+(seeds, staging -> intermediate -> marts, from the pre-built manifest) as one task per model,
+then runs every dbt test. Then the marts are published as an atomic
 snapshot with disclosure control (`data/published/current`).""",
     )
     def warehouse_dag():
@@ -125,8 +136,10 @@ snapshot with disclosure control (`data/published/current`).""",
                 profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
             ),
             execution_config=ExecutionConfig(dbt_executable_path=_dbt_executable()),
+            # Tests run once all models are built: relationship tests have two parents, and a
+            # per-model test task could run before its second parent exists.
             render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST,
-                                       test_behavior=TestBehavior.BUILD),
+                                       test_behavior=TestBehavior.AFTER_ALL),
             operator_args={"install_deps": False, "pool": WRITER_POOL},
         )
 

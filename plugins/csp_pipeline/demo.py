@@ -44,15 +44,15 @@ def summary(settings: Settings) -> str:
     manifest = json.loads((current / "manifest.json").read_text())
     lines += ["", f"Marts built and published ({len(manifest['marts'])}): "
                   + ", ".join(manifest["marts"]),
-              f"Published snapshot: {current.resolve()} (marts.duckdb, parquet/, csv/)",
-              f"Data Docs: {settings.data_dir / 'data_docs' / 'index.html'}", ""]
+              f"Published snapshot: {current.resolve()} (published.duckdb, parquet/, csv/)",
+              f"Data Docs: {settings.data_dir / 'gx/uncommitted/data_docs/local_site/index.html'}", ""]
     lines.append(fire_table(settings))
     return "\n".join(lines)
 
 
 def fire_table(settings: Settings) -> str:
     """The Hartlepool district monthly fire performance table for the latest month."""
-    db = settings.published_dir / "current" / "marts.duckdb"
+    db = settings.published_dir / "current" / "published.duckdb"
     with duckdb.connect(str(db), read_only=True) as con:
         month = con.execute("SELECT max(month) FROM marts.cs_fire_monthly_performance "
                             "WHERE la_code = ?", [HARTLEPOOL]).fetchone()[0]

@@ -70,47 +70,63 @@ def _window(extract_date: str) -> dict[str, datetime]:
 
 
 @cache
-def _context(docs_dir: str):
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.add_data_docs_site(
-        site_name="csp_data_docs",
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                              "base_directory": docs_dir},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
-    ctx.data_sources.add_pandas("extracts")
+def _context(gx_root: str):
+    """A file-backed GE project under the data folder: suites, checkpoints and validation results
+    persist there, and Data Docs are built from them once per feed run (`build_data_docs`)."""
+    ctx = gx.get_context(mode="file", project_root_dir=gx_root)
+    ctx.variables.progress_bars = {"globally": False}
+    ctx.data_sources.add_or_update_pandas("extracts")
     return ctx
 
 
-def _checkpoint(kind: Kind, scope: str, docs_dir: Path) -> gx.Checkpoint:
-    """A checkpoint running the `scope` part of the kind's suite, updating Data Docs."""
-    ctx = _context(str(docs_dir))
-    name = f"{kind.id}.{scope}"
+_CHECKPOINTS: dict[tuple[str, tuple[str, ...], str], gx.Checkpoint] = {}
+
+
+def _checkpoint(kind: Kind, scopes: tuple[str, ...], gx_root: str) -> gx.Checkpoint:
+    """A checkpoint running the parts of the kind's suite with these scopes (cached per process)."""
+    cache_key = (kind.id, scopes, gx_root)
+    if cache_key not in _CHECKPOINTS:
+        _CHECKPOINTS[cache_key] = _make_checkpoint(kind, scopes, gx_root)
+    return _CHECKPOINTS[cache_key]
+
+
+def _make_checkpoint(kind: Kind, scopes: tuple[str, ...], gx_root: str) -> gx.Checkpoint:
+    ctx = _context(gx_root)
+    name = f"{kind.id}.{'+'.join(scopes)}"
+    source = ctx.data_sources.get("extracts")
     try:
-        return ctx.checkpoints.get(name)
-    except Exception:  # noqa: BLE001 - GE raises several types for "not found"; we then create it
-        pass
-    asset = ctx.data_sources.get("extracts").add_dataframe_asset(name)
-    batch = asset.add_batch_definition_whole_dataframe("whole")
+        asset = source.get_asset(name)
+    except LookupError:
+        asset = source.add_dataframe_asset(name)
+    try:
+        batch = asset.get_batch_definition("whole")
+    except KeyError:
+        batch = asset.add_batch_definition_whole_dataframe("whole")
     full = load_suite(kind)
-    part = [e for e in full.expectations if e.meta.get("scope") == scope]
-    suite = ctx.suites.add(gx.ExpectationSuite(name=name, expectations=part, meta=full.meta))
-    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-    return ctx.checkpoints.add(gx.Checkpoint(
-        name=name, validation_definitions=[vd],
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+    part = [e for e in full.expectations if e.meta.get("scope") in scopes]
+    suite = ctx.suites.add_or_update(
+        gx.ExpectationSuite(name=name, expectations=part, meta=full.meta))
+    vd = ctx.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=name, data=batch, suite=suite))
+    return ctx.checkpoints.add_or_update(gx.Checkpoint(
+        name=name, validation_definitions=[vd], actions=[],
         result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_ROWS,
                        "unexpected_index_column_names": ["_row_number"]},
     ))
 
 
-def _run(kind: Kind, scope: str, frame: pd.DataFrame, params: dict, docs_dir: Path) -> list:
-    result = _checkpoint(kind, scope, docs_dir).run(
+def _run(kind: Kind, scopes: tuple[str, ...], frame: pd.DataFrame, params: dict,
+         gx_root: Path) -> list:
+    result = _checkpoint(kind, scopes, str(gx_root)).run(
         batch_parameters={"dataframe": frame}, expectation_parameters=params)
     return [r for vr in result.run_results.values() for r in vr.results]
+
+
+def build_data_docs(gx_root: Path) -> Path:
+    """Render Data Docs for every stored validation result; returns the index page."""
+    ctx = _context(str(gx_root))
+    ctx.build_data_docs()
+    return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
 def _merge(acc: dict[str, RuleResult], results: list, kind: Kind) -> None:
@@ -157,31 +173,40 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection) -> RuleResult | None:
 
 
 def audit(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, header: list[str],
-          params: GateParams, sql_params: dict, docs_dir: Path) -> list[RuleResult]:
-    """Validate one extract; returns every rule's result (failed blocking ones stop promotion)."""
+          params: GateParams, sql_params: dict, gx_root: Path) -> list[RuleResult]:
+    """Validate one extract; returns every rule's result (failed blocking ones stop promotion).
+
+    A file of up to CHUNK_ROWS rows is validated in one pass. A larger one runs the whole-file
+    rules on its key columns, then the row rules chunk by chunk, so memory stays bounded.
+    """
     acc: dict[str, RuleResult] = {}
     ge_params = {"min_rows": params.min_rows, **_window(params.extract_date)}
     renamed = [kind.rename.get(h, h) for h in header]
-    _merge(acc, _run(kind, "header", pd.DataFrame(columns=renamed), ge_params, docs_dir), kind)
+    _merge(acc, _run(kind, ("header",), pd.DataFrame(columns=renamed), ge_params, gx_root), kind)
     if not next(iter(acc.values())).success:
         return list(acc.values())  # nothing else can be read reliably from a file of another shape
 
-    # Whole-file rules on the key columns only (uniqueness must see every row at once).
-    key_cols = ", ".join(q(k) for k in kind.key) or "1 AS _no_key"
     src = audit_sql(kind, header)
+    key_cols = ", ".join(q(k) for k in kind.key) or "1 AS _no_key"
     keys = con.execute(f"SELECT _row_number, {key_cols} FROM ({src})", sql_params).df()
     rejects = _csv_rejects(con)
     if rejects:
         return [rejects]
-    _merge(acc, _run(kind, "file", keys, ge_params, docs_dir), kind)
-    del keys
+    if len(keys) <= CHUNK_ROWS:
+        del keys
+        frame = con.execute(src, sql_params).df()
+        _merge(acc, _run(kind, ("file", "row"), frame, ge_params, gx_root), kind)
+        return list(acc.values())
 
+    # Whole-file rules on the key columns only (uniqueness must see every row at once).
+    _merge(acc, _run(kind, ("file",), keys, ge_params, gx_root), kind)
+    del keys
     reader = con.execute(src, sql_params)
     while True:
         chunk = reader.fetch_df_chunk(max(1, CHUNK_ROWS // 2048))
         if chunk.empty:
             break
-        _merge(acc, _run(kind, "row", chunk, ge_params, docs_dir), kind)
+        _merge(acc, _run(kind, ("row",), chunk, ge_params, gx_root), kind)
     return list(acc.values())
 
 

@@ -79,11 +79,16 @@ def _record_delivery(con, extract: Extract, digest: str, rows: int, status: str,
     )
 
 
-def already_processed(con, digest: str) -> str | None:
+def already_processed(con, extract: Extract, digest: str) -> str | None:
+    """Status of an earlier delivery of these exact bytes for the same kind and extract date.
+
+    (Two nights' header-only files have the same bytes but are different deliveries.)
+    """
     row = con.execute(
-        """SELECT status FROM meta.deliveries WHERE content_hash = ?
-           AND status IN ('loaded', 'quarantined') ORDER BY processed_at DESC LIMIT 1""",
-        [digest]).fetchone()
+        """SELECT status FROM meta.deliveries WHERE content_hash = ? AND feed = ? AND kind = ?
+           AND extract_date = ? AND status IN ('loaded', 'quarantined')
+           ORDER BY processed_at DESC LIMIT 1""",
+        [digest, extract.kind.feed, extract.kind.name, extract.extract_date]).fetchone()
     return row[0] if row else None
 
 
@@ -95,7 +100,7 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
     digest = fingerprint(extract.path)
     with connect(settings.warehouse) as con:
         ensure_schema(con)
-        seen = already_processed(con, digest)
+        seen = already_processed(con, extract, digest)
         if seen:
             base.reason = f"identical bytes already {seen}"
             return base
@@ -103,9 +108,9 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
         params = GateParams(extract.extract_date, _min_rows(con, extract,
                                                             settings.volume_drop_ratio))
         sql_params = _sql_params(extract, key)
-        docs = settings.data_dir / "data_docs"
+        gx_root = settings.data_dir / "gx"
         try:
-            results = audit(con, kind, extract.path, header, params, sql_params, docs)
+            results = audit(con, kind, extract.path, header, params, sql_params, gx_root)
         except duckdb.Error as exc:  # unreadable file: encoding, structure DuckDB cannot parse
             results = [RuleResult(expectation="csv_readable", rule="file is readable UTF-8 CSV",
                                   column=None, severity="blocking", success=False,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from csp_pipeline.disclosure import protect_snapshot
 from csp_pipeline.settings import PROJECT_ROOT, Settings
 
 KEEP_SNAPSHOTS = 5
@@ -36,28 +37,43 @@ def _snapshot_name(run_id: str) -> str:
 
 
 def publish(settings: Settings, run_id: str) -> dict:
-    from csp_pipeline.disclosure import protect_snapshot
-
     root = settings.published_dir
     snapshots = root / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
     name = _snapshot_name(run_id)
     work = snapshots / f".{name}.partial"
     work.mkdir()
-    db_file = work / "marts.duckdb"
-    with duckdb.connect(str(db_file)) as con:
-        con.execute("ATTACH ? AS wh (READ_ONLY)", [str(settings.warehouse)])
+    try:
+        manifest = _write_snapshot(settings, run_id, work)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)  # never leave a half-written snapshot behind
+        raise
+    final = snapshots / name
+    work.rename(final)
+    _switch_current(root, final)
+    _prune(snapshots)
+    return manifest
+
+
+def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
+    db_file = work / "published.duckdb"
+    # Copy from a connection to the warehouse (same configuration as dbt's, which may share this
+    # process), attaching the new snapshot file; then protect and export from the snapshot alone.
+    with duckdb.connect(str(settings.warehouse)) as con:
         marts = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh' "
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
             "AND schema_name = 'marts' ORDER BY 1").fetchall()]
         inputs = con.execute(
             "SELECT feed, kind, source_file, content_hash, extract_date::VARCHAR, rows "
-            "FROM wh.meta.deliveries WHERE status = 'loaded' ORDER BY feed, kind, extract_date"
+            "FROM meta.deliveries WHERE status = 'loaded' ORDER BY feed, kind, extract_date"
         ).fetchall()
-        con.execute("CREATE SCHEMA marts")
+        snapshot = str(db_file).replace("'", "''")
+        con.execute(f"ATTACH '{snapshot}' AS snap")  # ATTACH takes no parameters
+        con.execute("CREATE SCHEMA snap.marts")
         for mart in marts:
-            con.execute(f"CREATE TABLE marts.{mart} AS SELECT * FROM wh.marts.{mart}")
-        con.execute("DETACH wh")
+            con.execute(f"CREATE TABLE snap.marts.{mart} AS SELECT * FROM marts.{mart}")
+        con.execute("DETACH snap")
+    with duckdb.connect(str(db_file)) as con:
         suppressed = protect_snapshot(con, marts)
         (work / "parquet").mkdir()
         for mart in marts:
@@ -69,13 +85,9 @@ def publish(settings: Settings, run_id: str) -> dict:
         "marts": marts, "suppressed_cells": suppressed,
         "inputs": [dict(zip(("feed", "kind", "file", "sha256", "extract_date", "rows"), r))
                    for r in inputs],
-        "path": str(root / "current"),
+        "path": str(settings.published_dir / "current"),
     }
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    final = snapshots / name
-    work.rename(final)
-    _switch_current(root, final)
-    _prune(snapshots)
     return manifest
 
 

@@ -102,7 +102,7 @@ def test_published_snapshot_has_every_mart_as_duckdb_and_parquet(pipeline_run):
     assert manifest["run_id"] and manifest["code_version"] and manifest["inputs"]
     assert {"cs_fire_monthly_performance", "cs_fire_economic_cost_monthly",
             "cs_fire_hotspot_wards_monthly"} <= set(manifest["marts"])
-    with duckdb.connect(str(current / "marts.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(current / "published.duckdb"), read_only=True) as con:
         for mart in manifest["marts"]:
             con.execute(f"SELECT count(*) FROM marts.{mart}").fetchone()
             assert (current / "parquet" / f"{mart}.parquet").exists()
