@@ -60,8 +60,11 @@ def dbt(warehouse: Path, *args: str, target_dir: Path | None = None) -> None:
 
     target = target_dir or warehouse.parent / "dbt_target"
     with _env(CSP_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false"):
+        # Cautious: a test runs only when all its parents are selected (not a relationship test
+        # whose other side was never built).
+        selection = ["--indirect-selection", "cautious"] if "--select" in args else []
         result = dbtRunner().invoke([
-            *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            *args, *selection, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(target), "--log-path", str(target / "logs"), "--no-partial-parse",
         ])
     if not result.success:
