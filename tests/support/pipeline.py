@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -62,7 +63,7 @@ def pipeline_run(tmp_path_factory) -> PipelineRun:
     generate(generated, START, NIGHT, scale=SCALE, seed=7)
     consolidate(load_registry(), generated, NIGHT - timedelta(days=1))
     nightly = sorted((generated / BROKEN_FEED).glob(f"*_{NIGHT:%Y%m%d}.csv"))
-    subprocess.run(["cp", "-r", str(generated), str(settings.landing_dir)], check=True)
+    shutil.copytree(generated, settings.landing_dir)
     broken = settings.landing_dir / BROKEN_FEED / nightly[0].name
     break_file(broken)
     started = time.monotonic()
