@@ -153,6 +153,8 @@ def _merge(acc: dict[str, RuleResult], results: list, kind: Kind) -> None:
         for v in res.get("partial_unexpected_list") or []:
             if len(rr.values) < 5:
                 rr.values.append(MASK if rr.column in pii else str(v))
+        if cfg.type == "expect_table_row_count_to_be_between" and not r.success:
+            rr.values = [f"only {observed} rows: under a tenth of recent deliveries' median"]
         if cfg.type == "expect_table_columns_to_match_set" and not r.success:
             details = res.get("details", {}).get("mismatched", {})
             rr.values = [f"missing: {details.get('missing', [])}",
