@@ -26,8 +26,8 @@ def _send(payload: dict[str, Any]) -> None:
         return
     try:
         post(url, payload)
-    except OSError as exc:  # an alerting outage must not mask the failure being reported
-        log.error("could not deliver alert to webhook: %s", exc)
+    except (OSError, ValueError) as exc:  # an alerting outage (or a malformed URL) must not
+        log.error("could not deliver alert to webhook: %s", exc)  # mask what is being reported
 
 
 def on_failure_callback(context: dict[str, Any]) -> None:

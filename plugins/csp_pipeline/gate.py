@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -115,8 +117,18 @@ def _make_checkpoint(kind: Kind, scopes: tuple[str, ...], gx_root: str) -> gx.Ch
     ))
 
 
+def _nanoseconds(frame: pd.DataFrame) -> pd.DataFrame:
+    """DuckDB hands dates over as datetime64[us]; GE compares only datetime64[ns] columns
+    vectorised (others one Python call per value), so widen them (a cheap, exact cast)."""
+    for col, dtype in frame.dtypes.items():
+        if pd.api.types.is_datetime64_dtype(dtype) and dtype != "datetime64[ns]":
+            frame[col] = frame[col].astype("datetime64[ns]")
+    return frame
+
+
 def _run(kind: Kind, scopes: tuple[str, ...], frame: pd.DataFrame, params: dict,
          gx_root: Path) -> list:
+    frame = _nanoseconds(frame)
     result = _checkpoint(kind, scopes, str(gx_root)).run(
         batch_parameters={"dataframe": frame}, expectation_parameters=params)
     return [r for vr in result.run_results.values() for r in vr.results]
@@ -133,7 +145,10 @@ def _merge(acc: dict[str, RuleResult], results: list, kind: Kind) -> None:
     pii = {c.name for c in kind.pii_columns}
     for r in results:
         cfg = r.expectation_config
-        column = cfg.kwargs.get("column") or cfg.kwargs.get("column_A")
+        columns = cfg.kwargs.get("column_list") or []
+        column = cfg.kwargs.get("column") or cfg.kwargs.get("column_A") or ", ".join(columns)
+        masked = column in pii or (column or "").removesuffix(UNPARSED) in pii or bool(
+            pii.intersection(columns))
         rid = f"{cfg.type}|{column}|{cfg.meta.get('rule')}"
         res = r.result or {}
         if r.exception_info and r.exception_info.get("raised_exception"):
@@ -152,19 +167,37 @@ def _merge(acc: dict[str, RuleResult], results: list, kind: Kind) -> None:
                 rr.rows.append(int(item["_row_number"]))
         for v in res.get("partial_unexpected_list") or []:
             if len(rr.values) < 5:
-                rr.values.append(MASK if rr.column in pii else str(v))
+                rr.values.append(MASK if masked else _show(v))
         if cfg.type == "expect_table_row_count_to_be_between" and not r.success:
             rr.values = [f"only {observed} rows: under a tenth of recent deliveries' median"]
         if cfg.type == "expect_table_columns_to_match_set" and not r.success:
             details = res.get("details", {}).get("mismatched", {})
-            rr.values = [f"missing: {details.get('missing', [])}",
-                         f"unexpected: {details.get('unexpected', [])}"]
+            missing, unexpected = details.get("missing", []), details.get("unexpected", [])
+            if len(missing) * 2 > len(kind.columns):  # no header row? its "names" may be data
+                unexpected = [f"{len(unexpected)} names not shown: is the header row missing?"]
+            rr.values = [f"missing: {missing}", f"unexpected: {unexpected}"]
             rr.unexpected_count = 1
 
 
+def _show(value: object) -> str:
+    """A sample value as a person reads it: 2024-06-01, not Timestamp(...) or np.int32(3)."""
+    if isinstance(value, (tuple, list)):
+        return " vs ".join(_show(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_show(v)}" for k, v in value.items())
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+        return "(missing)"
+    if isinstance(value, (pd.Timestamp, datetime, np.datetime64)):
+        ts = pd.Timestamp(value)
+        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
+    return str(value.item() if isinstance(value, np.generic) else value)
+
+
 def _csv_rejects(con: duckdb.DuckDBPyConnection) -> RuleResult | None:
-    rows = con.execute(
-        "SELECT line, error_type, error_message FROM reject_errors ORDER BY line").fetchall()
+    # One entry per bad line (DuckDB records one error per missing column, for instance); the
+    # rejected line's text is never read: it may hold identifiers.
+    rows = con.execute("""SELECT line, string_agg(DISTINCT error_type, ', ' ORDER BY error_type)
+                          FROM reject_errors GROUP BY line ORDER BY line""").fetchall()
     if not rows:
         return None
     return RuleResult(
@@ -174,42 +207,98 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection) -> RuleResult | None:
         values=[f"line {r[0]}: {r[1]}" for r in rows[:5]])
 
 
+_CHECKED: dict[str, tuple[str, ...]] = {}
+
+
+def _checked_columns(kind: Kind) -> tuple[str, ...]:
+    """Audit-view columns that a file- or row-scope expectation reads (others are not fetched)."""
+    if kind.id not in _CHECKED:
+        _CHECKED[kind.id] = _suite_columns(kind)
+    return _CHECKED[kind.id]
+
+
+def _suite_columns(kind: Kind) -> tuple[str, ...]:
+    cols: dict[str, None] = {"_row_number": None}
+    for exp in load_suite(kind).expectations:
+        if exp.meta.get("scope") in ("file", "row"):
+            kw = exp.configuration.kwargs
+            names = [kw.get("column"), kw.get("column_A"), kw.get("column_B"),
+                     *(kw.get("column_list") or [])]
+            cols.update((n, None) for n in names if n)
+    return tuple(cols)
+
+
+def scan_sql(kind: Kind, header: list[str]) -> str:
+    """The audit view, projected to the checked columns, in file order.
+
+    DuckDB parses (and checks the UTF-8 of) only the CSV columns a query uses, so the scan also
+    computes one flag over every header column: a bad byte anywhere is a rejected row.
+    """
+    source = f" FROM {read_csv_sql(header)}"
+    view = audit_sql(kind, header)
+    if not view.endswith(source):
+        raise AssertionError("audit_sql no longer ends with read_csv_sql: update scan_sql")
+    every_field = " AND ".join(f"{q(h)} IS NULL" for h in header) or "true"
+    view = f"{view.removesuffix(source)}, ({every_field}) AS _all_fields_read{source}"
+    columns = ", ".join(q(c) for c in (*_checked_columns(kind), "_all_fields_read"))
+    return f"SELECT {columns} FROM ({view})"
+
+
+def _header_columns(kind: Kind, header: list[str]) -> list[str]:
+    """The file's column names in contract terms. When most declared columns are missing the
+    first row is probably data, not a header: its values are not passed on (nor stored by GE)."""
+    names = [kind.rename.get(h, h) for h in header]
+    declared = set(kind.column_names)
+    if len(declared - set(names)) * 2 > len(declared):
+        names = [n if n in declared else f"unrecognised column {i}"
+                 for i, n in enumerate(names, start=1)]
+    return names
+
+
 def audit(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, header: list[str],
           params: GateParams, sql_params: dict, gx_root: Path) -> list[RuleResult]:
     """Validate one extract; returns every rule's result (failed blocking ones stop promotion).
 
-    A file of up to CHUNK_ROWS rows is validated in one pass. A larger one runs the whole-file
-    rules on its key columns, then the row rules chunk by chunk, so memory stays bounded.
+    One streaming DuckDB scan of the file: the row rules run chunk by chunk (CHUNK_ROWS) so
+    memory stays bounded; the key columns of every chunk are kept, and the whole-file rules (key
+    uniqueness, row volume) run on them at the end. A file of one chunk is validated in one pass.
+    A file with malformed rows (column count, quoting, encoding) fails on those alone.
     """
     acc: dict[str, RuleResult] = {}
     ge_params = {"min_rows": params.min_rows, **_window(params.extract_date)}
-    renamed = [kind.rename.get(h, h) for h in header]
-    _merge(acc, _run(kind, ("header",), pd.DataFrame(columns=renamed), ge_params, gx_root), kind)
+    columns = _header_columns(kind, header)
+    _merge(acc, _run(kind, ("header",), pd.DataFrame(columns=columns), ge_params, gx_root), kind)
     if not next(iter(acc.values())).success:
         return list(acc.values())  # nothing else can be read reliably from a file of another shape
 
-    src = audit_sql(kind, header)
-    key_cols = ", ".join(q(k) for k in kind.key) or "1 AS _no_key"
-    keys = con.execute(f"SELECT _row_number, {key_cols} FROM ({src})", sql_params).df()
+    reader = con.execute(scan_sql(kind, header), sql_params)
+    vectors = max(1, CHUNK_ROWS // 2048)
+    first = reader.fetch_df_chunk(vectors)
+    second = reader.fetch_df_chunk(vectors) if len(first) else first
+    keys = None
+    if second.empty:  # the whole file is one chunk (or none): one GE pass
+        _merge(acc, _run(kind, ("file", "row"), first, ge_params, gx_root), kind)
+    else:
+        pending, parts = [first, second], []
+        del first, second  # each chunk is freed once validated; only its keys are kept
+        for chunk in _chunks(reader, pending, vectors):
+            parts.append(chunk[["_row_number", *kind.key]])
+            _merge(acc, _run(kind, ("row",), chunk, ge_params, gx_root), kind)
+        keys = pd.concat(parts, ignore_index=True)
     rejects = _csv_rejects(con)
     if rejects:
         return [rejects]
-    if len(keys) <= CHUNK_ROWS:
-        del keys
-        frame = con.execute(src, sql_params).df()
-        _merge(acc, _run(kind, ("file", "row"), frame, ge_params, gx_root), kind)
-        return list(acc.values())
-
-    # Whole-file rules on the key columns only (uniqueness must see every row at once).
-    _merge(acc, _run(kind, ("file",), keys, ge_params, gx_root), kind)
-    del keys
-    reader = con.execute(src, sql_params)
-    while True:
-        chunk = reader.fetch_df_chunk(max(1, CHUNK_ROWS // 2048))
-        if chunk.empty:
-            break
-        _merge(acc, _run(kind, ("row",), chunk, ge_params, gx_root), kind)
+    if keys is not None:  # whole-file rules: uniqueness must see every row's key at once
+        _merge(acc, _run(kind, ("file",), keys, ge_params, gx_root), kind)
     return list(acc.values())
+
+
+def _chunks(reader: duckdb.DuckDBPyConnection, fetched: list[pd.DataFrame],
+            vectors: int) -> Iterator[pd.DataFrame]:
+    while fetched:
+        yield fetched.pop(0)
+    while not (chunk := reader.fetch_df_chunk(vectors)).empty:
+        yield chunk
 
 
 def read_header(path: Path) -> list[str]:
@@ -220,4 +309,4 @@ def read_header(path: Path) -> list[str]:
     return next(csv.reader([text]), [])
 
 
-__all__ = ["RuleResult", "GateParams", "audit", "read_header", "read_csv_sql"]
+__all__ = ["RuleResult", "GateParams", "audit", "read_header", "read_csv_sql", "scan_sql"]

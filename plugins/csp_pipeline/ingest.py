@@ -92,6 +92,30 @@ def already_processed(con, extract: Extract, digest: str) -> str | None:
     return row[0] if row else None
 
 
+def _promote(con: duckdb.DuckDBPyConnection, extract: Extract, header: list[str],
+             sql_params: dict, digest: str, run_id: str) -> int:
+    """Replace the kind's rows for this extract date with the file's rows; returns the count."""
+    kind = extract.kind
+    con.execute(f"DELETE FROM {kind.raw_table} WHERE _extract_date = ?", [extract.extract_date])
+    con.execute(
+        """UPDATE meta.deliveries SET status = 'superseded'
+           WHERE feed = ? AND kind = ? AND extract_date = ? AND status = 'loaded'""",
+        [kind.feed, kind.name, extract.extract_date])
+    promote = dict(sql_params, path_name=extract.path.name, hash=digest,
+                   date=extract.extract_date, run=run_id)
+    con.execute(promote_sql(kind, header), promote)
+    return con.execute(f"SELECT count(*) FROM {kind.raw_table} WHERE _content_hash = ? "
+                       "AND _extract_date = ?", [digest, extract.extract_date]).fetchone()[0]
+
+
+def _audited_rows(results: list[RuleResult]) -> int | None:
+    """Rows the gate saw (its row-count check), to prove the promoted rows are the audited ones."""
+    for r in results:
+        if r.expectation == "expect_table_row_count_to_be_between":
+            return r.element_count
+    return None
+
+
 def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None) -> Outcome:
     """Audit and promote (or quarantine) one extract. Safe to repeat: identical bytes are skipped."""
     kind = extract.kind
@@ -134,27 +158,42 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
             return base
         # Promote in one transaction: a re-issued extract for the same kind and date replaces
         # the earlier delivery; rows from other dates stay (staging keeps each key's latest).
-        con.execute(f"DELETE FROM {kind.raw_table} WHERE _extract_date = ?",
-                    [extract.extract_date])
-        con.execute(
-            """UPDATE meta.deliveries SET status = 'superseded'
-               WHERE feed = ? AND kind = ? AND extract_date = ? AND status = 'loaded'""",
-            [kind.feed, kind.name, extract.extract_date])
-        promote = dict(sql_params, path_name=extract.path.name, hash=digest,
-                       date=extract.extract_date, run=run_id)
-        con.execute(promote_sql(kind, header), promote)
-        rows = con.execute(f"SELECT count(*) FROM {kind.raw_table} WHERE _content_hash = ?",
-                           [digest]).fetchone()[0]
-        _record_delivery(con, extract, digest, rows, "loaded", None, run_id)
-        con.execute("COMMIT")
+        # Any error before COMMIT rolls all of it back: the earlier delivery stays, nothing is
+        # half-loaded, and the file is processed again on the next run.
+        try:
+            rows = _promote(con, extract, header, sql_params, digest, run_id)
+            audited = _audited_rows(results)
+            if audited is not None and rows != audited:
+                raise RuntimeError(f"{extract.label}: {rows} rows promoted but {audited} audited; "
+                                   "was the file changed while it was processed?")
+            _record_delivery(con, extract, digest, rows, "loaded", None, run_id)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     base.status, base.rows = "loaded", rows
     return base
 
 
 def release(settings: Settings, quarantined_file: Path) -> Path:
-    """Put a fixed quarantined file back in the landing zone; the next run loads it normally."""
-    feed = quarantined_file.parent.parent.name
+    """Put a fixed quarantined file back in the landing zone; the next run audits and loads it.
+
+    The ledger's 'quarantined' entries for this file become 'released', so the next run audits
+    it again even when its bytes are unchanged (the suite or a code list may have been fixed)
+    rather than skipping them as already seen. The quarantine reports are removed with the
+    file: the reason stays in meta.deliveries and meta.validation_results.
+    """
+    feed = quarantined_file.parent.name
     target = settings.landing_dir / feed / quarantined_file.name
+    if settings.warehouse.exists():
+        with connect(settings.warehouse) as con:
+            ensure_schema(con)
+            con.execute(
+                """UPDATE meta.deliveries SET status = 'released'
+                   WHERE feed = ? AND source_file = ? AND status = 'quarantined'""",
+                [feed, quarantined_file.name])
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(quarantined_file), target)
+    for suffix in (".report.json", ".report.md"):
+        quarantined_file.with_suffix(suffix).unlink(missing_ok=True)
     return target

@@ -1,0 +1,578 @@
+"""The Great Expectations gate, proven on real files through the real `ingest.process` (real
+DuckDB file, real GE suites from expectations/, real quarantine), for every kind in the registry.
+
+Good files are built from each kind's declaration (tests/support/rows.py); the bad files and the
+rule each must break are derived from the same declaration, so a new column, code list, pattern,
+range, key or cross-field rule is tested without a line here changing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from csp_pipeline import gate, ingest
+from csp_pipeline.cli import main as csp
+from csp_pipeline.ingest import Outcome, process
+from csp_pipeline.landing import Extract
+from csp_pipeline.registry import Column, Kind, Rule, load_registry
+from csp_pipeline.settings import Settings
+from tests.support.rows import Row, csv_bytes, repair, valid_rows, write_extract
+
+REGISTRY = load_registry()
+KINDS = {k.id: k for k in REGISTRY.kinds}
+NIGHT = date(2024, 5, 31)
+KEY = b"gate-test-pseudonym-key"
+GOOD_ROWS = 12
+WINDOW = "date within plausible window, not after extract date"
+REQUIRED = "required value present"
+UNIQUE = "business key unique within the file"
+WELL_FORMED = "well-formed CSV row (column count, quoting, UTF-8)"
+BAD_TYPE = {"INTEGER": "twelve", "DOUBLE": "north", "DATE": "31/05/2024",
+            "TIMESTAMP": "2024-05-30 10:00", "MONTH": "May 2024"}
+IMPOSSIBLE = {"DATE": "2023-02-30", "TIMESTAMP": "2023-02-30T10:00:00", "MONTH": "2023-13"}
+
+
+# --- the defects each kind's declaration implies ------------------------------------------------
+
+@dataclass
+class Defect:
+    """One blocking rule broken on one data row (and, for duplicates, row 1 as well)."""
+
+    name: str
+    rule: str
+    column: str | None
+    changes: dict[str, str | None]
+    also: list[tuple[str, str]] = field(default_factory=list)  # consequences, same row
+    skip: Rule | None = None  # the cross-field rule this defect breaks on purpose
+    duplicate_of_first: bool = False
+
+    def apply(self, kind: Kind, row: Row, first: Row) -> Row:
+        """The defect planted in a copy of `row`, every other rule still holding."""
+        row = dict(row)
+        frozen = set(self.changes)
+        if self.duplicate_of_first:
+            row.update({k: first[k] for k in kind.key})
+            frozen |= set(kind.key)
+        if self.skip:
+            frozen |= {self.skip.a, self.skip.b}
+        row.update(self.changes)
+        return repair(kind, row, frozen=frozen, skip=self.skip)
+
+
+def _after(col: Column, d: date) -> str:
+    return f"{d.isoformat()}T00:30:00" if col.type == "TIMESTAMP" else d.isoformat()
+
+
+def _out_of_range(kind: Kind, col: Column) -> str:
+    """Beyond the range on the side that cannot be repaired into another rule's failure."""
+    is_left = any(r.a == col.name for r in kind.rules)
+    above = col.max is not None and (is_left or col.min is None)
+    bound = col.max if above else col.min
+    assert bound is not None
+    step = 1 if above else -1
+    return str(int(bound) + step) if col.type == "INTEGER" else f"{bound + step:.6f}"
+
+
+def _rule_breach(kind: Kind, rule: Rule, row: Row) -> dict[str, str | None]:
+    col = kind.column(rule.b)
+    if col.type == "INTEGER":
+        b = max(int(row[rule.b] or 0), int(col.min or 0) + 1)
+        return {rule.b: str(b), rule.a: str(b - 1)}
+    b_day = date.fromisoformat(str(row[rule.b])[:10])
+    return {rule.a: _after(col, b_day - timedelta(days=1))}
+
+
+def defects(kind: Kind, row: Row) -> list[Defect]:
+    """Every blocking rule of the kind's suite, each broken once (`row` is a valid row)."""
+    found: list[Defect] = []
+    stored = [c for c in kind.columns if c.pii != "drop"]
+    for col in stored:
+        typed = col.type != "VARCHAR" and not col.pii
+        also = [(REQUIRED, col.name)] if typed and col.required else []
+        if typed:
+            found.append(Defect(f"{col.name}: bad {col.type}", f"value parses as {col.type}",
+                                col.name, {col.name: BAD_TYPE[col.type]}, also))
+        if typed and col.type in IMPOSSIBLE:
+            found.append(Defect(f"{col.name}: impossible date", f"value parses as {col.type}",
+                                col.name, {col.name: IMPOSSIBLE[col.type]}, also))
+        if col.values:
+            found.append(Defect(f"{col.name}: code", "value in the contract's code list",
+                                col.name, {col.name: "Not a listed code"}))
+        if col.pattern:
+            found.append(Defect(f"{col.name}: pattern", "value matches format", col.name,
+                                {col.name: "X1"}))
+        if col.min is not None or col.max is not None:
+            found.append(Defect(f"{col.name}: range", "value within range", col.name,
+                                {col.name: _out_of_range(kind, col)}))
+        if col.required:
+            found.append(Defect(f"{col.name}: missing", REQUIRED, col.name, {col.name: None}))
+    if kind.date_column:
+        col = kind.column(kind.date_column)
+        found.append(Defect(f"{col.name}: after extract date", WINDOW, col.name,
+                            {col.name: _after(col, NIGHT + timedelta(days=1))}))
+        found.append(Defect(f"{col.name}: implausibly old", WINDOW, col.name,
+                            {col.name: _after(col, date(NIGHT.year - gate.PLAUSIBLE_YEARS - 1,
+                                                        12, 31))}))
+    for rule in kind.rules:
+        if rule.severity == "blocking":
+            found.append(Defect(f"{rule.a} {rule.op} {rule.b}", f"{rule.a} {rule.op} {rule.b}",
+                                rule.a, _rule_breach(kind, rule, row), skip=rule))
+    if kind.key:
+        found.append(Defect("duplicate key", UNIQUE, ", ".join(kind.key), {},
+                            duplicate_of_first=True))
+    return found
+
+
+def defect_file_rows(kind: Kind) -> tuple[list[Row], dict[str, int]]:
+    """Valid rows with defect i on data row i + 2 (row 1 stays valid: duplicates copy it)."""
+    count = len(defects(kind, valid_rows(kind, 1, NIGHT)[0]))
+    rows = valid_rows(kind, count + 3, NIGHT)
+    where = {}
+    for i in range(count):
+        n = i + 2
+        d = defects(kind, rows[n - 1])[i]  # a cross-field breach is relative to its own row
+        rows[n - 1] = d.apply(kind, rows[n - 1], rows[0])
+        where[d.name] = n
+    return rows, where
+
+
+def expected_failures(kind: Kind) -> dict[tuple[str, str | None], list[int]]:
+    _, where = defect_file_rows(kind)
+    expected: dict[tuple[str, str | None], list[int]] = {}
+    for d in defects(kind, valid_rows(kind, 1, NIGHT)[0]):
+        rows = [1, where[d.name]] if d.duplicate_of_first else [where[d.name]]
+        for target in [(d.rule, d.column), *d.also]:
+            expected.setdefault(target, []).extend(rows)
+    return {k: sorted(v) for k, v in expected.items()}
+
+
+ROW_CASES = [pytest.param(k.id, d.name, id=f"{k.id}-{d.name}")
+             for k in REGISTRY.kinds for d in defects(k, valid_rows(k, 1, NIGHT)[0])]
+
+
+# --- fixtures and helpers -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shared_data_dir(tmp_path_factory) -> Path:
+    """One data dir for the module: its GE project (checkpoints, results) is built once."""
+    return tmp_path_factory.mktemp("gate-data")
+
+
+def make_settings(root: Path, data_dir: Path) -> Settings:
+    return Settings.from_env(env_for(root, data_dir))
+
+
+def env_for(root: Path, data_dir: Path) -> dict[str, str]:
+    return {"CSP_DATA_DIR": str(data_dir), "CSP_LANDING_DIR": str(root / "landing"),
+            "CSP_WAREHOUSE": str(root / "warehouse.duckdb"),
+            "CSP_QUARANTINE_DIR": str(root / "quarantine"),
+            "CSP_PUBLISHED_DIR": str(root / "published"), "CSP_DEMO_MODE": "1"}
+
+
+@pytest.fixture
+def settings(tmp_path, shared_data_dir) -> Settings:
+    return make_settings(tmp_path, shared_data_dir)
+
+
+def run(settings: Settings, path: Path, run_id: str = "test-run") -> Outcome:
+    match = REGISTRY.kind_for_file(path.parent.name, path)
+    assert match, path
+    return process(settings, Extract(path=path, kind=match[0], extract_date=match[1]), run_id, KEY)
+
+
+def sql(settings: Settings, query: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse)) as con:
+        return con.execute(query, params or []).fetchall()
+
+
+def raw_rows(settings: Settings, kind: Kind, extract: date | None = None) -> int:
+    where = f"WHERE _extract_date = '{extract.isoformat()}'" if extract else ""
+    return sql(settings, f"SELECT count(*) FROM {kind.raw_table} {where}")[0][0]
+
+
+def failures(report: dict) -> dict[tuple[str, str | None], dict]:
+    return {(f["rule"], f["column"]): f for f in report["failures"] if f["severity"] == "blocking"}
+
+
+def report_of(settings: Settings, kind: Kind, extract: date) -> dict:
+    path = settings.quarantine_dir / kind.feed / kind.file_name(extract.isoformat())
+    return json.loads(path.with_suffix(".report.json").read_text())
+
+
+def pii_values(kind: Kind, rows: list[Row]) -> set[str]:
+    return {str(r[c.name]) for r in rows for c in kind.pii_columns if r.get(c.name)}
+
+
+def assert_no_raw_identifiers(settings: Settings, kind: Kind, rows: list[Row]) -> None:
+    """No raw identifier from the file in the reports, the ledger, the results or the GE store."""
+    secrets = pii_values(kind, rows)
+    texts = [p.read_text() for p in settings.quarantine_dir.rglob("*.report.*")]
+    texts += [p.read_text() for p in (settings.data_dir / "gx").rglob("*.json")]
+    for table in ("meta.validation_results", "meta.deliveries"):
+        texts += [repr(r) for r in sql(settings, f"SELECT * FROM {table}")]
+    leaked = {s for s in secrets for t in texts if s in t}
+    assert not leaked, f"raw identifiers leaked: {sorted(leaked)[:5]}"
+
+
+# --- every kind: a good file, each rule broken, the file-level failures --------------------------
+
+@pytest.mark.parametrize("kind_id", KINDS)
+def test_a_valid_file_passes_every_check_and_loads(settings, kind_id):
+    kind = KINDS[kind_id]
+    rows = valid_rows(kind, GOOD_ROWS, NIGHT)
+    out = run(settings, write_extract(settings.landing_dir, kind, NIGHT, rows))
+    assert (out.status, out.rows, out.checks_failed, out.warnings) == ("loaded", GOOD_ROWS, 0, [])
+    assert out.checks_passed == len(gate.load_suite(kind).expectations)
+    assert raw_rows(settings, kind, NIGHT) == GOOD_ROWS
+    stored = repr(sql(settings, f"SELECT * FROM {kind.raw_table}"))
+    assert not {v for v in pii_values(kind, rows) if v in stored}, "raw identifier promoted"
+
+
+@pytest.fixture(scope="module")
+def defect_run(tmp_path_factory, shared_data_dir):
+    """Per kind, once: a good delivery, then the file with every defect, then a good one."""
+    done: dict[str, dict] = {}
+
+    def get(kind: Kind) -> dict:
+        if kind.id not in done:
+            root = tmp_path_factory.mktemp(f"defects-{kind.id}")
+            s = make_settings(root, shared_data_dir)
+            before, bad_day, after = NIGHT - timedelta(days=1), NIGHT, NIGHT + timedelta(days=1)
+            earlier = run(s, write_extract(s.landing_dir, kind, before,
+                                           valid_rows(kind, GOOD_ROWS, before)))
+            rows, where = defect_file_rows(kind)
+            bad = write_extract(s.landing_dir, kind, bad_day, rows)
+            outcome = run(s, bad)
+            later = run(s, write_extract(s.landing_dir, kind, after,
+                                         valid_rows(kind, GOOD_ROWS, after, start=100)))
+            done[kind.id] = dict(settings=s, rows=rows, where=where, bad=bad, outcome=outcome,
+                                 earlier=earlier, later=later, report=report_of(s, kind, bad_day))
+        return done[kind.id]
+
+    return get
+
+
+@pytest.mark.parametrize(("kind_id", "defect"), ROW_CASES)
+def test_each_blocking_rule_fails_for_the_right_reason(defect_run, kind_id, defect):
+    kind = KINDS[kind_id]
+    got = defect_run(kind)
+    d = next(x for x in defects(kind, got["rows"][0]) if x.name == defect)
+    failure = failures(got["report"]).get((d.rule, d.column))
+    assert failure, f"{d.rule!r} on {d.column!r} did not fail: {list(failures(got['report']))}"
+    row = got["where"][defect]
+    expected_rows = expected_failures(kind)[(d.rule, d.column)]
+    assert row in failure["rows"] and failure["rows"] == expected_rows
+    assert failure["unexpected_count"] == len(expected_rows)
+
+
+@pytest.mark.parametrize("kind_id", KINDS)
+def test_a_bad_file_is_quarantined_with_a_report_and_nothing_else_changes(defect_run, kind_id):
+    kind = KINDS[kind_id]
+    got = defect_run(kind)
+    s, out, report = got["settings"], got["outcome"], got["report"]
+    label = f"{kind.feed}/{got['bad'].name}"
+    # Exactly the planted failures, nothing collateral; warnings none.
+    assert {k: f["rows"] for k, f in failures(report).items()} == expected_failures(kind)
+    assert [f for f in report["failures"] if f["severity"] != "blocking"] == []
+    assert out.status == "quarantined" and label in out.reason
+    # Moved with its reports; the Markdown names file, rule, column and the release command.
+    assert not got["bad"].exists()
+    moved = s.quarantine_dir / kind.feed / got["bad"].name
+    assert moved.exists() and report["file"] == label
+    md = moved.with_suffix(".report.md").read_text()
+    for (rule, column), f in failures(report).items():
+        assert f"rule '{rule}'" in md and (column is None or repr(column) in md)
+    assert f"csp release {label}" in md
+    # PII values masked in samples; no raw identifier anywhere it could be written.
+    pii = {c.name for c in kind.pii_columns}
+    for f in report["failures"]:
+        if f["column"] and set(f["column"].split(", ")) & pii:
+            assert set(f["sample_values"]) <= {gate.MASK}, f
+    assert_no_raw_identifiers(s, kind, got["rows"])
+    # Nothing promoted; the earlier delivery untouched; a later file of the kind still loads.
+    assert raw_rows(s, kind, NIGHT) == 0
+    assert got["earlier"].status == got["later"].status == "loaded"
+    assert raw_rows(s, kind) == 2 * GOOD_ROWS
+    ledger = sql(s, "SELECT status, rows FROM meta.deliveries WHERE source_file = ?",
+                 [got["bad"].name])
+    assert ledger == [("quarantined", 0)]
+    recorded = sql(s, """SELECT column_name, sample_rows FROM meta.validation_results
+                         WHERE source_file = ? AND NOT success""", [got["bad"].name])
+    assert len(recorded) == len(failures(report))
+
+
+def _land_variant(settings: Settings, kind: Kind, variant: str) -> tuple[Path, list[Row]]:
+    rows = valid_rows(kind, GOOD_ROWS, NIGHT)
+    header = kind.column_names
+    path = settings.landing_dir / kind.feed / kind.file_name(NIGHT.isoformat())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if variant == "missing column":
+        path.write_bytes(csv_bytes(header[:-1], rows))
+    elif variant == "extra column":
+        path.write_bytes(csv_bytes([*header, "NOTES"], [dict(r, NOTES="x") for r in rows]))
+    elif variant == "truncated mid-row":
+        data = csv_bytes(header, rows)
+        last_row_start = data.rstrip(b"\n").rfind(b"\n") + 1
+        path.write_bytes(data[: last_row_start + data[last_row_start:].find(b",") + 1])
+    elif variant == "non-UTF-8 bytes":
+        rows[2][header[-1]] = "@@"
+        path.write_bytes(csv_bytes(header, rows).replace(b"@@", b"caf\xe9"))  # Latin-1 e-acute
+    elif variant == "BOM and CRLF":
+        path.write_bytes(b"\xef\xbb\xbf" + csv_bytes(header, rows, newline="\r\n"))
+    return path, rows
+
+
+FILE_CASES = {  # variant -> (rule, rows, text that must appear in the sample values)
+    "missing column": ("exact column set", [], "missing: ['{last}']"),
+    "extra column": ("exact column set", [], "unexpected: ['NOTES']"),
+    "truncated mid-row": (WELL_FORMED, [GOOD_ROWS], "MISSING COLUMNS"),
+    "non-UTF-8 bytes": (WELL_FORMED, [3], "INVALID ENCODING"),
+}
+
+
+@pytest.mark.parametrize("variant", FILE_CASES)
+@pytest.mark.parametrize("kind_id", KINDS)
+def test_a_malformed_file_is_quarantined_for_its_shape(settings, kind_id, variant):
+    kind = KINDS[kind_id]
+    path, rows = _land_variant(settings, kind, variant)
+    out = run(settings, path)
+    rule, expected_rows, text = FILE_CASES[variant]
+    assert out.status == "quarantined"
+    report = report_of(settings, kind, NIGHT)
+    assert [(f["rule"], f["column"], f["rows"]) for f in report["failures"]] == [
+        (rule, None, expected_rows)]
+    assert text.format(last=kind.column_names[-1]) in " ".join(report["failures"][0]["sample_values"])
+    assert raw_rows(settings, kind) == 0
+    assert_no_raw_identifiers(settings, kind, rows)
+
+
+def test_a_file_without_its_header_row_is_quarantined_without_showing_its_first_row(settings):
+    kind = REGISTRY.kind("youth_justice", "children")
+    rows = valid_rows(kind, GOOD_ROWS, NIGHT)
+    path = write_extract(settings.landing_dir, kind, NIGHT, rows)
+    path.write_bytes(path.read_bytes().split(b"\n", 1)[1])  # the partner forgot the header
+    assert run(settings, path).status == "quarantined"
+    [failure] = report_of(settings, kind, NIGHT)["failures"]
+    assert failure["rule"] == "exact column set"
+    assert "is the header row missing?" in failure["sample_values"][1]
+    assert_no_raw_identifiers(settings, kind, rows)
+
+
+@pytest.mark.parametrize("kind_id", KINDS)
+def test_a_byte_order_mark_and_crlf_line_ends_are_accepted(settings, kind_id):
+    kind = KINDS[kind_id]
+    path, _ = _land_variant(settings, kind, "BOM and CRLF")
+    out = run(settings, path)
+    assert (out.status, out.rows, out.checks_failed) == ("loaded", GOOD_ROWS, 0)
+    assert raw_rows(settings, kind, NIGHT) == GOOD_ROWS
+
+
+# --- warnings promote and are recorded -----------------------------------------------------------
+
+def test_warnings_are_recorded_and_the_file_still_loads(settings):
+    kind = REGISTRY.kind("substance_misuse", "treatment_episodes")
+    warning_rule = next(r for r in kind.rules if r.severity == "warning")
+    assert (warning_rule.a, warning_rule.b) == ("TRIAGED", "REFLD")
+    for days in (4, 3, 2):  # recent deliveries of 30 rows: median 30
+        day = NIGHT - timedelta(days=days)
+        assert run(settings, write_extract(settings.landing_dir, kind, day,
+                                           valid_rows(kind, 30, day))).status == "loaded"
+    rows = valid_rows(kind, 2, NIGHT, start=500)  # 2 rows: under a tenth of the median
+    rows[1]["TRIAGED"] = (NIGHT - timedelta(days=20)).isoformat()
+    rows[1]["REFLD"] = (NIGHT - timedelta(days=5)).isoformat()  # triaged before referral
+    rows[1]["DISD"] = None
+    out = run(settings, write_extract(settings.landing_dir, kind, NIGHT, rows))
+    assert (out.status, out.rows) == ("loaded", 2)
+    assert len(out.warnings) == 2 and out.checks_failed == 2
+    assert any("row volume" in w and "only 2 rows" in w for w in out.warnings)
+    assert any("'TRIAGED >= REFLD'" in w and "rows: 2" in w for w in out.warnings)
+    recorded = sql(settings, """SELECT expectation, column_name, unexpected_count, sample_rows
+                                FROM meta.validation_results WHERE extract_date = ?
+                                AND NOT success AND severity = 'warning' ORDER BY expectation""",
+                   [NIGHT])
+    assert recorded == [
+        ("expect_column_pair_values_a_to_be_greater_than_b", "TRIAGED", 1, "2"),
+        ("expect_table_row_count_to_be_between", None, 0, "")]
+    assert raw_rows(settings, kind, NIGHT) == 2
+    assert not (settings.quarantine_dir / kind.feed).exists()
+
+
+# --- release from quarantine ---------------------------------------------------------------------
+
+POLICE = REGISTRY.kind("police", "crimes")
+
+
+def _quarantine_police_file(settings: Settings) -> tuple[Path, list[Row]]:
+    rows = valid_rows(POLICE, GOOD_ROWS, NIGHT)
+    rows[4]["Crime type"] = "Burglery"
+    path = write_extract(settings.landing_dir, POLICE, NIGHT, rows)
+    assert run(settings, path, "night-1").status == "quarantined"
+    return settings.quarantine_dir / "police" / path.name, rows
+
+
+def _release(settings: Settings, monkeypatch, label: str) -> int:
+    for name, value in env_for(settings.warehouse.parent, settings.data_dir).items():
+        monkeypatch.setenv(name, value)
+    return csp(["release", label])
+
+
+def test_a_fixed_quarantined_file_released_with_csp_release_loads_next_run(settings, monkeypatch):
+    quarantined, rows = _quarantine_police_file(settings)
+    rows[4]["Crime type"] = "Burglary"  # the partner's fix, made in the quarantined file
+    quarantined.write_bytes(csv_bytes(POLICE.column_names, rows))
+    assert _release(settings, monkeypatch, f"police/{quarantined.name}") == 0
+    landed = settings.landing_dir / "police" / quarantined.name
+    assert landed.exists() and not quarantined.exists()
+    assert not list(quarantined.parent.glob("*.report.*"))
+    out = run(settings, landed, "night-2")
+    assert (out.status, out.rows) == ("loaded", GOOD_ROWS)
+    assert sql(settings, "SELECT status FROM meta.deliveries ORDER BY processed_at") == [
+        ("released",), ("loaded",)]
+
+
+def test_releasing_unchanged_bytes_audits_them_again(settings, monkeypatch):
+    quarantined, _ = _quarantine_police_file(settings)
+    assert _release(settings, monkeypatch, f"police/{quarantined.name}") == 0
+    assert sql(settings, "SELECT status FROM meta.deliveries") == [("released",)]
+    out = run(settings, settings.landing_dir / "police" / quarantined.name, "night-2")
+    assert out.status == "quarantined", "identical bytes were skipped instead of re-audited"
+    assert sql(settings, "SELECT status, run_id FROM meta.deliveries ORDER BY processed_at") == [
+        ("released", "night-1"), ("quarantined", "night-2")]
+    runs = sql(settings, """SELECT run_id, count(*) FILTER (WHERE NOT success)
+                            FROM meta.validation_results GROUP BY ALL ORDER BY run_id""")
+    assert runs == [("night-1", 1), ("night-2", 1)]
+    assert quarantined.exists()
+
+
+def test_releasing_an_unknown_file_fails_clearly(settings, monkeypatch, capsys):
+    assert _release(settings, monkeypatch, "police/crimes_20240101.csv") == 2
+    assert "no quarantined file police/crimes_20240101.csv" in capsys.readouterr().err
+
+
+# --- delivery rules at the ingest level ------------------------------------------------------------
+
+def _raw_state(settings: Settings, kind: Kind) -> list[tuple]:
+    """The raw table without per-run lineage (run id, load time)."""
+    cols = [c.warehouse_name for c in kind.stored_columns]
+    cols += ["_source_file", "_content_hash", "_extract_date", "_row_number"]
+    return sql(settings, f"SELECT {', '.join(cols)} FROM {kind.raw_table} ORDER BY ALL")
+
+
+def test_identical_bytes_delivered_twice_are_skipped_and_change_nothing(settings):
+    path = write_extract(settings.landing_dir, POLICE, NIGHT, valid_rows(POLICE, 10, NIGHT))
+    assert run(settings, path, "night-1").status == "loaded"
+    before = [sql(settings, f"SELECT * FROM {t} ORDER BY ALL") for t in
+              (POLICE.raw_table, "meta.deliveries", "meta.validation_results")]
+    again = run(settings, path, "night-2")
+    assert (again.status, again.reason) == ("skipped", "identical bytes already loaded")
+    after = [sql(settings, f"SELECT * FROM {t} ORDER BY ALL") for t in
+             (POLICE.raw_table, "meta.deliveries", "meta.validation_results")]
+    assert after == before
+
+
+def test_a_new_file_for_the_same_kind_and_date_replaces_the_earlier_delivery(settings):
+    other_day = NIGHT - timedelta(days=1)
+    run(settings, write_extract(settings.landing_dir, POLICE, other_day,
+                                valid_rows(POLICE, 5, other_day, start=900)))
+    path = write_extract(settings.landing_dir, POLICE, NIGHT, valid_rows(POLICE, 10, NIGHT))
+    assert run(settings, path).rows == 10
+    reissued = valid_rows(POLICE, 7, NIGHT, start=3)  # 7 rows, 4 of them re-sent
+    path.write_bytes(csv_bytes(POLICE.column_names, reissued))
+    assert run(settings, path).rows == 7
+    assert raw_rows(settings, POLICE, NIGHT) == 7 and raw_rows(settings, POLICE, other_day) == 5
+    ids = sql(settings, f"SELECT incident_id FROM {POLICE.raw_table} WHERE _extract_date = ? "
+                        "ORDER BY _row_number", [NIGHT])
+    assert [i for (i,) in ids] == [r["Incident ID"] for r in reissued]
+    assert sql(settings, """SELECT extract_date, status, rows FROM meta.deliveries
+                            ORDER BY processed_at""") == [
+        (other_day, "loaded", 5), (NIGHT, "superseded", 10), (NIGHT, "loaded", 7)]
+
+
+def test_out_of_order_delivery_ends_in_the_same_raw_state(tmp_path, shared_data_dir):
+    days = [NIGHT - timedelta(days=2), NIGHT - timedelta(days=1), NIGHT]
+    files = {d: csv_bytes(POLICE.column_names, valid_rows(POLICE, 6, d, start=10 * i))
+             for i, d in enumerate(days)}
+    states = []
+    for order in (days, days[::-1], [days[1], days[2], days[0]]):
+        s = make_settings(tmp_path / "-".join(d.strftime("%d") for d in order), shared_data_dir)
+        for d in order:
+            path = s.landing_dir / "police" / POLICE.file_name(d.isoformat())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(files[d])
+            assert run(s, path).status == "loaded"
+        states.append(_raw_state(s, POLICE))
+    assert len(states[0]) == 18 and states[0] == states[1] == states[2]
+
+
+def test_a_crash_half_way_through_promote_rolls_back_and_a_rerun_loads_once(settings,
+                                                                              monkeypatch):
+    path = write_extract(settings.landing_dir, POLICE, NIGHT, valid_rows(POLICE, 10, NIGHT))
+    assert run(settings, path, "night-1").rows == 10
+    before = _raw_state(settings, POLICE)
+    path.write_bytes(csv_bytes(POLICE.column_names, valid_rows(POLICE, 8, NIGHT, start=50)))
+    real_promote_sql = ingest.promote_sql
+
+    def crashing_promote_sql(kind: Kind, header: list[str]) -> str:
+        # Fails on the 4th inserted row: after the DELETE of the earlier delivery, mid-INSERT.
+        return real_promote_sql(kind, header).replace(
+            "current_timestamp FROM", "CASE WHEN row_number() OVER () > 3 THEN "
+            "error('simulated crash')::TIMESTAMP ELSE current_timestamp END FROM")
+
+    monkeypatch.setattr(ingest, "promote_sql", crashing_promote_sql)
+    with pytest.raises(duckdb.Error, match="simulated crash"):
+        run(settings, path, "night-2")
+    assert _raw_state(settings, POLICE) == before  # nothing lost, nothing half-loaded
+    assert sql(settings, "SELECT status, rows FROM meta.deliveries") == [("loaded", 10)]
+    assert sql(settings, "SELECT DISTINCT run_id FROM meta.validation_results") == [("night-1",)]
+    assert path.exists()
+
+    monkeypatch.setattr(ingest, "promote_sql", real_promote_sql)
+    assert run(settings, path, "night-3").rows == 8
+    ids = sql(settings, f"SELECT incident_id, count(*) FROM {POLICE.raw_table} GROUP BY ALL")
+    assert len(ids) == 8 and {n for _, n in ids} == {1}
+    assert sql(settings, "SELECT status, rows FROM meta.deliveries ORDER BY processed_at") == [
+        ("superseded", 10), ("loaded", 8)]
+
+
+# --- the chunked pandas path (GE's SQL datasource fails on DuckDB) -------------------------------
+
+def test_large_files_are_validated_chunk_by_chunk_with_file_row_numbers(settings, monkeypatch):
+    """GE evaluates every chunk fetched from DuckDB: a defect only in the last chunk is caught
+    at its file row, and key uniqueness sees duplicates that fall in different chunks."""
+    monkeypatch.setattr(gate, "CHUNK_ROWS", 2048)  # DuckDB hands over whole 2,048-row vectors
+    n = 5000  # three chunks: 2048 + 2048 + 904
+    rows = valid_rows(POLICE, n, NIGHT)
+    rows[4899]["Crime type"] = "Burglery"  # last chunk only
+    rows[4499]["Incident ID"] = rows[9]["Incident ID"]  # duplicate of a row in the first chunk
+    calls = []
+    real_run = gate._run
+    monkeypatch.setattr(gate, "_run", lambda kind, scopes, frame, params, root: calls.append(
+        (scopes, len(frame))) or real_run(kind, scopes, frame, params, root))
+    out = run(settings, write_extract(settings.landing_dir, POLICE, NIGHT, rows))
+    assert out.status == "quarantined"
+    assert calls == [(("header",), 0), (("row",), 2048), (("row",), 2048), (("row",), 904),
+                     (("file",), n)]
+    report = report_of(settings, POLICE, NIGHT)
+    got = {k: (f["unexpected_count"], f["rows"], f["sample_values"])
+           for k, f in failures(report).items()}
+    assert got == {("value in the contract's code list", "Crime type"): (1, [4900], ["Burglery"]),
+                   (UNIQUE, "Incident ID"): (2, [10, 4500], [rows[9]["Incident ID"]] * 2)}
+    counts = dict(sql(settings, """SELECT expectation || ':' || column_name, element_count
+                                   FROM meta.validation_results WHERE column_name IS NOT NULL"""))
+    assert counts["expect_column_values_to_be_in_set:Crime type"] == n  # every chunk evaluated
+
+
+def test_a_file_of_one_chunk_is_validated_in_one_pass(settings, monkeypatch):
+    calls = []
+    real_run = gate._run
+    monkeypatch.setattr(gate, "_run", lambda kind, scopes, frame, params, root: calls.append(
+        scopes) or real_run(kind, scopes, frame, params, root))
+    rows = valid_rows(POLICE, 30, NIGHT)
+    assert run(settings, write_extract(settings.landing_dir, POLICE, NIGHT, rows)).rows == 30
+    assert calls == [("header",), ("file", "row")]
