@@ -1,76 +1,86 @@
 """Synthetic partner extracts (`csp generate`) for every declared kind, laid out as partners send them.
 
-Deterministic by seed: each night's records depend only on (seed, feed, night, area), so a sub-range
-gives byte-identical files for its nights. `scale` multiplies volumes; `dirty` is the share of files
-given one realistic defect (listed in `_dirt_manifest.json`).
+    generate(out_dir, start, end, scale=1.0, seed=42, dirty=0.0) -> {"<feed>/<kind>": rows}
+
+writes out_dir/<feed>/<kind>_YYYYMMDD.csv for the nights in [start, end] (header = the registry's
+columns, UTF-8, ISO dates, "" = missing) and out_dir/_dirt_manifest.json. Each file holds what
+was recorded or updated that night in all four Cleveland areas; cadences and calibration are in
+each feed's module. Deterministic: same arguments give byte-identical files, and a sub-range gives
+the same files for its nights as a longer range (nights draw from (seed, night, area), standing
+universes of people and careers from (seed, area)). `scale` multiplies volumes and the universe of
+people; `dirty` is the share of non-empty files given one realistic defect each (see dirt.py), all
+listed in the manifest (an empty list for a clean run). The people are born 1990-2022 and the
+treatment careers run 2006-2031, so ranges within 2010-2027 have every feed at full volume.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date
 from pathlib import Path
 
 from csp_pipeline.registry import load_registry
 from csp_pipeline.synthetic import education, fire, police, treatment, youth_justice
-from csp_pipeline.synthetic.dirt import maybe_dirty
+from csp_pipeline.synthetic.areas import areas
+from csp_pipeline.synthetic.context import Context, Maker
+from csp_pipeline.synthetic.dirt import Defect, chosen, spoil
+from csp_pipeline.synthetic.table import concat, csv_bytes, to_rows, write_csv
 from csp_pipeline.synthetic.timeline import nights
-from csp_pipeline.synthetic.world import areas
 
-# Kinds produced night by night: (feed, kind) -> function(seed, area, night, scale) -> rows.
-# `always` kinds send a file every night, even an empty one ("nothing today").
-NIGHTLY = {
-    ("fire", "incidents"): (fire.incidents, True),
-    ("police", "crimes"): (police.crimes, True),
-    ("education", "attendance"): (education.attendance, False),
-    ("education", "exclusions"): (education.exclusions, False),
-    ("education", "neet"): (education.neet, False),
-    ("youth_justice", "board_attendance"): (youth_justice.board_attendance, False),
+# (feed, kind) -> generator. Kinds sent every night even when empty are the daily system extracts.
+MAKERS: dict[tuple[str, str], Maker] = {
+    ("police", "crimes"): police.crimes,
+    ("fire", "incidents"): fire.incidents,
+    ("education", "attendance"): education.attendance,
+    ("education", "exclusions"): education.exclusions,
+    ("education", "neet"): education.neet,
+    ("substance_misuse", "treatment_episodes"): treatment.treatment_episodes,
+    ("youth_justice", "children"): youth_justice.children,
+    ("youth_justice", "offences"): youth_justice.offences,
+    ("youth_justice", "outcomes"): youth_justice.outcomes,
+    ("youth_justice", "victims"): youth_justice.victims,
+    ("youth_justice", "board_attendance"): youth_justice.board_attendance,
 }
-ALWAYS_SENT = {("substance_misuse", "treatment_episodes"), ("youth_justice", "children"),
-               ("youth_justice", "offences"), ("youth_justice", "outcomes"),
-               ("youth_justice", "victims")}
+MANIFEST = "_dirt_manifest.json"
 
 
 def generate(out_dir: Path, start: date, end: date, scale: float = 1.0, seed: int = 42,
              dirty: float = 0.0) -> dict[str, int]:
+    """Write the extracts for every night in [start, end]; rows written per '<feed>/<kind>'."""
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    if not 0.0 <= dirty <= 1.0 or scale <= 0:
+        raise ValueError("dirty must be in [0, 1] and scale positive")
     registry = load_registry()
+    declared = {(k.feed, k.name) for k in registry.kinds}
+    if declared != set(MAKERS):
+        raise ValueError(f"registry kinds and generators differ: {sorted(declared ^ set(MAKERS))}")
+    out_dir = Path(out_dir)
     counts: dict[str, int] = {}
-    dirt: list[dict] = []
-    per_night: dict[tuple[str, str], dict[date, list[dict]]] = {k: {} for k in
-                                                                 (*NIGHTLY, *ALWAYS_SENT)}
-    for area in areas():
-        for (feed, kind), (make, _) in NIGHTLY.items():
-            for night in nights(start, end):
-                per_night[(feed, kind)].setdefault(night, []).extend(make(seed, area, night, scale))
-        for night, rows in treatment.episodes(seed, area, start, end, scale).items():
-            per_night[("substance_misuse", "treatment_episodes")].setdefault(night, []).extend(rows)
-        for kind, sends in youth_justice.case_records(seed, area, start, end, scale).items():
-            for night, rows in sends.items():
-                per_night[("youth_justice", kind)].setdefault(night, []).extend(rows)
-    for (feed, kind_name), by_night in per_night.items():
+    defects: list[Defect] = []
+    for (feed, kind_name), make in MAKERS.items():
         kind = registry.kind(feed, kind_name)
-        always = (feed, kind_name) in ALWAYS_SENT or NIGHTLY.get((feed, kind_name), (0, False))[1]
+        header = kind.column_names
+        makers = [make(Context(seed, area, scale, start)) for area in areas()]
         folder = out_dir / feed
         folder.mkdir(parents=True, exist_ok=True)
+        written = 0
         for night in nights(start, end):
-            rows = by_night.get(night, [])
-            if not rows and not always:
-                continue
             path = folder / kind.file_name(night.isoformat())
-            _write(path, kind.column_names, rows)
-            counts[kind.id] = counts.get(kind.id, 0) + len(rows)
-            if dirty:
-                defect = maybe_dirty(path, kind, rows, night, dirty, seed)
-                if defect:
-                    dirt.append(defect)
-    (out_dir / "_dirt_manifest.json").write_text(json.dumps(dirt, indent=2) + "\n")
+            tables = (m(night) for m in makers)  # every maker is asked every night, in order
+            if dirty and chosen(kind, night, seed, dirty):
+                got = [t for t in tables if t is not None]
+                rows = to_rows(concat(got, header), header)
+                if rows:
+                    defect = spoil(kind, rows, night, seed)
+                    path.write_bytes(defect.data)
+                    defects.append(defect)
+                elif got:
+                    path.write_bytes(csv_bytes(header, []))
+                written += len(rows)
+            else:
+                written += write_csv(path, header, tables) or 0
+        counts[f"{feed}/{kind_name}"] = written
+    manifest = [d.describe() for d in sorted(defects, key=lambda d: d.file)]
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return counts
-
-
-def _write(path: Path, header: list[str], rows: list[dict]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
