@@ -120,7 +120,38 @@ def parser() -> argparse.ArgumentParser:
                                            "sources generated from feeds.yml")
     gen.add_argument("--write", action="store_true")
     gen.set_defaults(func=cmd_generated)
+
+    rot = sub.add_parser("rotate-key", help="re-key every pseudonym from CSP_PSEUDONYM_KEY to "
+                                            "CSP_NEW_PSEUDONYM_KEY (docs/privacy.md)")
+    rot.add_argument("--drop-unmapped", action="store_true",
+                     help="delete raw rows whose pseudonym no held extract can map")
+    rot.set_defaults(func=cmd_rotate_key)
     return p
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    """Keys come from the environment only, never the command line (shell history, ps)."""
+    from csp_pipeline.keys import RotationError, key_id, rotate
+
+    settings = Settings.from_env()
+    new = os.environ.get("CSP_NEW_PSEUDONYM_KEY")
+    if not new:
+        print("csp rotate-key: set CSP_NEW_PSEUDONYM_KEY to the new secret (and keep the current "
+              "one in CSP_PSEUDONYM_KEY)", file=sys.stderr)
+        return 2
+    try:
+        report = rotate(settings, settings.pseudonym_key(), new.encode(), args.drop_unmapped)
+    except RotationError as exc:
+        print(f"csp rotate-key refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"re-keyed {report.pseudonyms_mapped:,} pseudonyms from {report.source_files} extract(s):"
+          f" {report.rows_updated:,} values updated in {len(report.columns)} column(s), "
+          f"{report.rows_dropped:,} unmapped row(s) dropped")
+    for column, n in report.stale_derived.items():
+        print(f"  {column}: {n} value(s) from dropped rows; a dbt full refresh removes them")
+    print(f"Now set CSP_PSEUDONYM_KEY to the new key (id {key_id(new.encode())}) before the next "
+          "run, and destroy the old key.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

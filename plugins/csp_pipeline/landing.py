@@ -36,7 +36,10 @@ def discover(registry: Registry, landing_dir: Path, feed: str, up_to: str | None
 
     Older first so that re-sent records end with their latest version whatever the landing order.
     """
+    from csp_pipeline.retention import secure_tree
+
     folder = landing_dir / feed
+    secure_tree(folder)  # identifiers inside: readable by the pipeline's user only
     found = []
     for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
         match = registry.kind_for_file(feed, path)

@@ -43,6 +43,25 @@ CREATE TABLE IF NOT EXISTS meta.validation_results (
     sample_rows VARCHAR,
     validated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
+CREATE TABLE IF NOT EXISTS meta.retention_log (
+    path VARCHAR NOT NULL,            -- the deleted file (landing or quarantine)
+    feed VARCHAR,
+    kind VARCHAR,
+    extract_date DATE,
+    reason VARCHAR NOT NULL,          -- loaded | quarantined
+    content_hash VARCHAR,
+    retention_days INTEGER NOT NULL,
+    deleted_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS meta.key_rotations (
+    old_key_id VARCHAR NOT NULL,      -- HMAC(key, 'csp-key-id'), never the key itself
+    new_key_id VARCHAR NOT NULL,
+    source_files BIGINT NOT NULL,
+    pseudonyms_mapped BIGINT NOT NULL,
+    rows_updated BIGINT NOT NULL,
+    rows_dropped BIGINT NOT NULL,
+    rotated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
 CREATE TABLE IF NOT EXISTS meta.runs (
     run_id VARCHAR NOT NULL,
     stage VARCHAR NOT NULL,

@@ -1,0 +1,134 @@
+"""Landing-zone protection and retention of partner extracts.
+
+Landed and quarantined extracts hold direct identifiers, so their folders are readable by the
+pipeline's user only (directories 0700, files 0600), and they are kept no longer than needed:
+`purge_expired` deletes landed files already loaded, and quarantined files with their reports,
+whose extract date (from the file name) is more than CSP_RETENTION_DAYS (default 90) days old.
+Each deletion is logged to meta.retention_log and to the Python log. Files that were never loaded
+stay: they still have to be processed (or released from quarantine).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from csp_pipeline.landing import fingerprint
+from csp_pipeline.registry import load_registry
+from csp_pipeline.settings import Settings
+from csp_pipeline.warehouse import connect, ensure_schema
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETENTION_DAYS = 90
+DIR_MODE, FILE_MODE = 0o700, 0o600
+# <kind>_<YYYYMMDD>.csv and, in quarantine, its .report.json / .report.md beside it
+EXTRACT_FILE = re.compile(r"^(?P<kind>[a-z_]+)_(?P<date>\d{8})(?P<suffix>\.[A-Za-z.]+)$")
+
+
+def retention_days(env: dict[str, str] | None = None) -> int:
+    env = os.environ if env is None else env
+    days = int(env.get("CSP_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+    if days < 1:
+        raise ValueError("CSP_RETENTION_DAYS must be a positive number of days")
+    return days
+
+
+def secure_tree(path: Path) -> None:
+    """Make a folder (recursively) or a file readable and writable by its owner only.
+
+    Symbolic links are neither followed nor changed. A file the pipeline's user does not own
+    (a partner's upload account) cannot be changed: that is logged, not fatal.
+    """
+    if not path.exists() or path.is_symlink():
+        return
+    items = [path] + (sorted(path.rglob("*")) if path.is_dir() else [])
+    for item in items:
+        if item.is_symlink():
+            continue
+        mode = DIR_MODE if item.is_dir() else FILE_MODE
+        try:
+            if stat.S_IMODE(item.stat().st_mode) != mode:
+                os.chmod(item, mode)
+        except PermissionError:
+            log.warning("cannot restrict %s to its owner (owned by uid %s)", item,
+                        item.stat().st_uid)
+
+
+@dataclass(frozen=True)
+class ExpiredFile:
+    path: Path
+    feed: str
+    kind: str
+    extract_date: date
+    reason: str  # loaded | quarantined
+    content_hash: str | None
+
+
+def _extract_date(name: str) -> tuple[str, date] | None:
+    m = EXTRACT_FILE.match(name)
+    if not m:
+        return None
+    try:
+        return m["kind"], datetime.strptime(m["date"], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def expired_files(settings: Settings, today: date, days: int, con) -> list[ExpiredFile]:
+    """Landed files already loaded, and quarantined files, with an extract date before the
+    retention window (today - days)."""
+    cutoff = today - timedelta(days=days)
+    registry = load_registry()
+    found: list[ExpiredFile] = []
+    for feed in registry.feeds:
+        for path in sorted((settings.landing_dir / feed).glob("*.csv")):
+            match = registry.kind_for_file(feed, path)
+            if match is None or date.fromisoformat(match[1]) >= cutoff:
+                continue
+            digest = fingerprint(path)
+            loaded = con.execute(
+                """SELECT count(*) FROM meta.deliveries WHERE feed = ? AND kind = ?
+                   AND extract_date = ? AND content_hash = ? AND status IN ('loaded', 'superseded')""",
+                [feed, match[0].name, match[1], digest]).fetchone()[0]
+            if loaded:
+                found.append(ExpiredFile(path, feed, match[0].name, date.fromisoformat(match[1]),
+                                         "loaded", digest))
+        for path in sorted((settings.quarantine_dir / feed).glob("*")):
+            parsed = _extract_date(path.name)
+            if path.is_file() and parsed and parsed[1] < cutoff:
+                found.append(ExpiredFile(path, feed, parsed[0], parsed[1], "quarantined",
+                                         fingerprint(path) if path.suffix == ".csv" else None))
+    return found
+
+
+def purge_expired(settings: Settings, now: datetime | date,
+                  days: int | None = None) -> list[Path]:
+    """Delete expired extracts (see module doc); returns the deleted paths."""
+    days = retention_days() if days is None else days
+    today = now.date() if isinstance(now, datetime) else now
+    deleted: list[Path] = []
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        for f in expired_files(settings, today, days, con):
+            con.execute("BEGIN")
+            try:  # the log row and the deletion stand or fall together
+                con.execute(
+                    """INSERT INTO meta.retention_log (path, feed, kind, extract_date, reason,
+                       content_hash, retention_days) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    [str(f.path), f.feed, f.kind, f.extract_date, f.reason, f.content_hash,
+                     days])
+                f.path.unlink()
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+            log.info("retention: deleted %s (%s, extract date %s, older than %d days)", f.path,
+                     f.reason, f.extract_date, days)
+            deleted.append(f.path)
+    return deleted

@@ -1,0 +1,129 @@
+"""Landing-zone protection (owner-only permissions) and retention of extracts, on real files and
+a real DuckDB warehouse."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from csp_pipeline import quarantine
+from csp_pipeline.gate import RuleResult
+from csp_pipeline.landing import discover, fingerprint
+from csp_pipeline.registry import load_registry
+from csp_pipeline.retention import purge_expired, retention_days, secure_tree
+from csp_pipeline.settings import Settings
+from csp_pipeline.warehouse import connect, ensure_schema
+
+NOW = datetime(2024, 5, 31, 2, 0)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env({"CSP_DATA_DIR": str(tmp_path / "data")})
+
+
+def land(settings: Settings, feed: str, name: str, text: str = "A,B\n1,2\n") -> Path:
+    path = settings.landing_dir / feed / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o644)
+    return path
+
+
+def record_loaded(settings: Settings, path: Path, feed: str, kind: str, extract_date: str,
+                  status: str = "loaded") -> None:
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        con.execute("""INSERT INTO meta.deliveries (content_hash, feed, kind, extract_date,
+                       source_file, rows, status, run_id) VALUES (?, ?, ?, ?, ?, 1, ?, 'r')""",
+                    [fingerprint(path), feed, kind, extract_date, path.name, status])
+
+
+def test_secure_tree_makes_folders_0700_and_files_0600_without_following_links(tmp_path):
+    root = tmp_path / "landing"
+    (root / "fire" / "sub").mkdir(parents=True)
+    f = root / "fire" / "incidents_20240531.csv"
+    f.write_text("x")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("y")
+    outside.chmod(0o644)
+    (root / "fire" / "link").symlink_to(outside)
+    for p in (root, root / "fire", root / "fire" / "sub"):
+        p.chmod(0o755)
+    f.chmod(0o644)
+    secure_tree(root)
+    assert [mode(p) for p in (root, root / "fire", root / "fire" / "sub")] == [0o700] * 3
+    assert mode(f) == 0o600
+    assert mode(outside) == 0o644  # a link's target is not ours to change
+
+
+def test_discover_and_quarantine_leave_extracts_readable_by_the_pipeline_user_only(settings):
+    registry = load_registry()
+    path = land(settings, "fire", "incidents_20240531.csv")
+    (settings.landing_dir / "fire").chmod(0o755)
+    [extract] = discover(registry, settings.landing_dir, "fire", None)
+    assert mode(settings.landing_dir / "fire") == 0o700 and mode(path) == 0o600
+    failed = RuleResult(expectation="e", rule="r", column="INCIDENT_ID", severity="blocking",
+                        success=False, unexpected_count=1, rows=[1])
+    quarantine.move(settings, extract, "hash", "run", [failed])
+    folder = settings.quarantine_dir / "fire"
+    files = sorted(folder.iterdir())
+    assert [p.name for p in files] == ["incidents_20240531.csv", "incidents_20240531.report.json",
+                                       "incidents_20240531.report.md"]
+    assert mode(folder) == 0o700 and all(mode(p) == 0o600 for p in files)
+
+
+def test_purge_deletes_loaded_and_quarantined_extracts_past_retention_only(settings, caplog):
+    old_loaded = land(settings, "fire", "incidents_20240201.csv")
+    record_loaded(settings, old_loaded, "fire", "incidents", "2024-02-01")
+    replaced = land(settings, "fire", "incidents_20240202.csv")  # loaded, then re-issued
+    record_loaded(settings, replaced, "fire", "incidents", "2024-02-02", status="superseded")
+    never_loaded = land(settings, "fire", "incidents_20240203.csv")
+    changed = land(settings, "police", "crimes_20240204.csv")  # bytes differ from the delivery
+    record_loaded(settings, changed, "police", "crimes", "2024-02-04")
+    changed.write_text("A,B\n1,3\n")
+    recent = land(settings, "fire", "incidents_20240305.csv")  # inside 90 days of 31 May
+    record_loaded(settings, recent, "fire", "incidents", "2024-03-05")
+    not_an_extract = land(settings, "fire", "notes_2024.csv")
+    q = settings.quarantine_dir / "police"
+    q.mkdir(parents=True)
+    old_q = [q / f"crimes_20240110{s}" for s in (".csv", ".report.json", ".report.md")]
+    new_q = [q / f"crimes_20240530{s}" for s in (".csv", ".report.json", ".report.md")]
+    for p in old_q + new_q:
+        p.write_text("quarantined")
+
+    caplog.set_level(logging.INFO, logger="csp_pipeline.retention")
+    deleted = purge_expired(settings, NOW, days=90)
+
+    assert sorted(deleted) == sorted([old_loaded, replaced, *old_q])
+    assert not any(p.exists() for p in deleted)
+    assert all(p.exists() for p in [never_loaded, changed, recent, not_an_extract, *new_q])
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        log_rows = con.execute("SELECT path, feed, kind, extract_date::VARCHAR, reason, "
+                               "retention_days FROM meta.retention_log ORDER BY path").fetchall()
+    assert sorted(r[0] for r in log_rows) == sorted(str(p) for p in deleted)
+    assert ("fire", "incidents", "2024-02-01", "loaded", 90) in [r[1:] for r in log_rows]
+    assert ("police", "crimes", "2024-01-10", "quarantined", 90) in [r[1:] for r in log_rows]
+    assert all(f"deleted {p}" in caplog.text for p in deleted)
+    assert purge_expired(settings, NOW, days=90) == []  # nothing left to do
+
+
+def test_retention_window_comes_from_the_environment(settings, monkeypatch):
+    path = land(settings, "fire", "incidents_20240520.csv")
+    record_loaded(settings, path, "fire", "incidents", "2024-05-20")
+    assert retention_days({}) == 90
+    monkeypatch.setenv("CSP_RETENTION_DAYS", "30")
+    assert purge_expired(settings, date(2024, 6, 15)) == []
+    monkeypatch.setenv("CSP_RETENTION_DAYS", "7")
+    assert purge_expired(settings, date(2024, 6, 15)) == [path]
+    with pytest.raises(ValueError):
+        retention_days({"CSP_RETENTION_DAYS": "0"})
