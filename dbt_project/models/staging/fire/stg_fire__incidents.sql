@@ -1,22 +1,41 @@
--- Fire incidents, the latest delivered version of each incident.
+-- Fire incidents: the latest delivered version of each INCIDENT_ID, typed and classified.
+-- Incremental: a night re-derives only the incidents delivered (or withdrawn) since the last run
+-- (macros/incremental_versions.sql); a full refresh gives the same table.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='incident_id',
+    on_schema_change='fail',
+    post_hook="{{ delete_withdrawn_versions(source('fire', 'incidents')) }}"
+) }}
+
 with latest as (
-    {{ latest_version(source('fire', 'incidents'), ['incident_id']) }}
+    {{ incremental_latest_version(source('fire', 'incidents'), ['incident_id']) }}
 )
 
 select
-    incident_id,
-    call_datetime,
-    cast(date_trunc('month', call_datetime) as date) as month,
-    la_code,
-    ward_code,
-    ward_name,
-    lsoa_code,
-    incident_type,
-    property_category,
-    accidental_or_deliberate,
-    fatalities,
-    casualties,
-    rescues,
-    _extract_date as extract_date,
-    _source_file as source_file
+    latest.incident_id,
+    latest.call_datetime,
+    cast(date_trunc('month', latest.call_datetime) as date) as month,
+    latest.frs_name as fire_service_name,
+    latest.la_code,
+    latest.ward_code,
+    latest.ward_name,
+    latest.lsoa_code,
+    latest.incident_type,
+    latest.property_category,
+    latest.accidental_or_deliberate,
+    latest.incident_type in {{ fire_incident_types() }} as is_fire,
+    coalesce(latest.accidental_or_deliberate = 'Deliberate', false) as is_deliberate,
+    latest.fatalities,
+    latest.casualties,
+    latest.rescues,
+    latest._extract_date as extract_date,
+    latest._source_file as source_file,
+    latest._content_hash as content_hash,
+    latest._row_number as source_row_number,
+    latest._loaded_at as loaded_at,
+    cast({{ previous_value('month') }} as date) as previous_month,
+    {{ run_timestamp() }} as processed_at
 from latest
+{{ only_changed_versions('latest', ['incident_id']) }}

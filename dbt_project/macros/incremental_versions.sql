@@ -1,0 +1,127 @@
+{# Incremental "latest version per business key" for raw tables that grow every night.
+
+   Full refresh: the latest version of every key (newest extract date, then last row), as
+   latest_version() does. Incremental run: only the keys touched since the last run are
+   re-derived from raw:
+     - keys in raw rows loaded in the last `incremental_lookback_days` (default 3) before the
+       newest load already in the target (a late-promoted load is still picked up), and
+     - keys whose current version came from a delivery that a re-issued extract for the same
+       extract date has since replaced (its content hash is no longer in raw): they fall back to
+       their newest remaining version, or are deleted by delete_withdrawn_versions() when none is
+       left.
+   For every touched key the latest version is chosen over ALL its raw versions, exactly as in a
+   full refresh, so an older extract loaded late (a backfill) never overrides a newer version.
+
+   The target (this) must carry extract_date, content_hash, source_row_number and loaded_at.
+   `target_keys` are the key columns' names in the target when staging renames them. #}
+{% macro incremental_latest_version(relation, key_columns, target_keys=none) -%}
+{%- set tkeys = target_keys or key_columns -%}
+{%- if is_incremental() -%}
+with new_rows as (
+    select distinct {{ key_columns | join(', ') }}, _extract_date
+    from {{ relation }}
+    where _loaded_at > (select coalesce(max(loaded_at), timestamp '1900-01-01') from {{ this }})
+                       - interval '{{ var("incremental_lookback_days", 3) }} days'
+),
+
+superseded as (
+    select {% for k in key_columns %}t.{{ tkeys[loop.index0] }} as {{ k }}{{ ", " if not loop.last }}{% endfor %}
+    from {{ this }} as t
+    where t.extract_date in (select _extract_date from new_rows)
+      and not exists (
+          select 1 from {{ relation }} as r
+          where r._extract_date = t.extract_date and r._content_hash = t.content_hash
+      )
+),
+
+affected as (
+    select {{ key_columns | join(', ') }} from new_rows
+    union
+    select {{ key_columns | join(', ') }} from superseded
+)
+
+select r.*
+from {{ relation }} as r
+semi join affected as a
+    on {% for k in key_columns %}r.{{ k }} = a.{{ k }}{{ " and " if not loop.last }}{% endfor %}
+qualify row_number() over (
+    partition by {% for k in key_columns %}r.{{ k }}{{ ", " if not loop.last }}{% endfor %}
+    order by r._extract_date desc, r._row_number desc
+) = 1
+{%- else -%}
+{{ latest_version(relation, key_columns) }}
+{%- endif -%}
+{%- endmacro %}
+
+
+{# In an incremental run, keep only versions that differ from the one already stored, so the
+   lookback re-reading a recent load rewrites nothing (processed_at and previous_month keep the
+   values of the run that actually changed the row). `latest` is the CTE with the raw columns. #}
+{% macro only_changed_versions(latest_alias, key_columns, target_keys=none) -%}
+{%- set tkeys = target_keys or key_columns -%}
+{%- if is_incremental() %}
+left join {{ this }} as stored
+    on {% for k in key_columns %}stored.{{ tkeys[loop.index0] }} = {{ latest_alias }}.{{ k }}{{ " and " if not loop.last }}{% endfor %}
+where stored.{{ tkeys[0] }} is null
+   or stored.extract_date <> {{ latest_alias }}._extract_date
+   or stored.content_hash <> {{ latest_alias }}._content_hash
+   or stored.source_row_number <> {{ latest_alias }}._row_number
+{%- endif %}
+{%- endmacro %}
+
+
+{# The month of the version a changed row replaces (NULL when new or in a full refresh), so the
+   monthly intermediate models also recompute the month a record moved out of. #}
+{% macro previous_value(column) -%}
+{%- if is_incremental() -%}stored.{{ column }}{%- else -%}null{%- endif -%}
+{%- endmacro %}
+
+
+{# Post-hook: delete stored versions whose delivery was replaced by a re-issued extract when the
+   key has no version left in raw (the re-issue dropped the record). #}
+{% macro delete_withdrawn_versions(relation) -%}
+{%- if is_incremental() -%}
+delete from {{ this }} as t
+where t.extract_date in (
+        select distinct _extract_date from {{ relation }}
+        where _loaded_at > (select coalesce(max(loaded_at), timestamp '1900-01-01') from {{ this }})
+                           - interval '{{ var("incremental_lookback_days", 3) }} days'
+    )
+  and not exists (
+        select 1 from {{ relation }} as r
+        where r._extract_date = t.extract_date and r._content_hash = t.content_hash
+    )
+{%- else -%}
+select 1
+{%- endif -%}
+{%- endmacro %}
+
+
+{# When this run started: rows written by an incremental model carry it as processed_at, and the
+   models downstream pick up rows processed after the newest processed_at they have seen. #}
+{% macro run_timestamp() -%}
+cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+
+{# Rows of an incremental upstream model processed since this model last ran (all in a full
+   refresh). `watermark_column` is this model's own record of the newest processed_at it has seen. #}
+{% macro processed_since_last_run(watermark_column='processed_at') -%}
+{%- if is_incremental() -%}
+processed_at > (select coalesce(max({{ watermark_column }}), timestamp '1900-01-01') from {{ this }})
+{%- else -%}
+true
+{%- endif -%}
+{%- endmacro %}
+
+
+{# Periods (e.g. months) whose row total stored in an incremental aggregate differs from the
+   number of rows now in staging: catches records withdrawn since the last run. `staging_cte` is
+   the CTE over the staging model; the aggregate stores `incidents` per row. #}
+{% macro monthly_count_drift(staging_cte, aggregate, period_column) -%}
+select coalesce(s.{{ period_column }}, a.{{ period_column }}) as {{ period_column }}
+from (select {{ period_column }}, count(*) as n from {{ staging_cte }} group by all) as s
+full join (select {{ period_column }}, sum(incidents) as n from {{ aggregate }} group by all) as a
+    on a.{{ period_column }} = s.{{ period_column }}
+where coalesce(s.n, 0) <> coalesce(a.n, 0)
+{%- endmacro %}
