@@ -35,6 +35,7 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_load.py
+	$(BIN)/python benchmarks/bench_gate.py
 
 lock: | $(UV)
 	$(UV) pip compile pyproject.toml --extra dev --extra scaleout -p 3.11 -o requirements.lock

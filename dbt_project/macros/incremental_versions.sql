@@ -125,3 +125,14 @@ full join (select {{ period_column }}, sum(incidents) as n from {{ aggregate }} 
     on a.{{ period_column }} = s.{{ period_column }}
 where coalesce(s.n, 0) <> coalesce(a.n, 0)
 {%- endmacro %}
+
+
+{# The lineage of the version a staging row holds, under the names the incremental macros above
+   expect in the target (`alias` is the CTE with the raw columns). #}
+{% macro version_lineage(alias) -%}
+{{ alias }}._extract_date as extract_date,
+    {{ alias }}._source_file as source_file,
+    {{ alias }}._content_hash as content_hash,
+    {{ alias }}._row_number as source_row_number,
+    {{ alias }}._loaded_at as loaded_at
+{%- endmacro %}

@@ -1,4 +1,5 @@
-"""Airflow DAGs built from the feed registry: one ingest DAG per feed, one warehouse build.
+"""Airflow DAGs built from the feed registry: one ingest DAG per feed, one warehouse build, and
+the nightly housekeeping (retention of partner extracts).
 
 Each feed DAG finds that feed's new extracts, passes each through the gate (promote or quarantine)
 and emits the feed's Asset. The warehouse DAG is scheduled on all feed Assets, so it runs once the
@@ -107,6 +108,7 @@ fingerprints each, audits it with its Great Expectations suite and promotes it i
 def build_warehouse_dag() -> DAG:
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import LoadMode, TestBehavior
+    from cosmos.operators.local import DbtDocsLocalOperator
 
     feeds = load_registry().feeds
 
@@ -122,19 +124,19 @@ def build_warehouse_dag() -> DAG:
 Runs when every feed DAG has emitted its Asset. astronomer-cosmos renders the dbt project
 (seeds, staging -> intermediate -> marts, from the pre-built manifest) as one task per model,
 then runs every dbt test. Then the marts are published as an atomic
-snapshot with disclosure control (`data/published/current`).""",
+snapshot with disclosure control (`data/published/current`), and the dbt documentation site is
+regenerated (`data/dbt_docs/static_index.html`).""",
     )
     def warehouse_dag():
+        profile = ProfileConfig(profile_name="csp", target_name="warehouse",
+                                profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml")
         dbt = DbtTaskGroup(
             group_id="dbt",
             project_config=ProjectConfig(
                 dbt_project_path=DBT_PROJECT_DIR,
                 manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
             ),
-            profile_config=ProfileConfig(
-                profile_name="csp", target_name="warehouse",
-                profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
-            ),
+            profile_config=profile,
             execution_config=ExecutionConfig(dbt_executable_path=_dbt_executable()),
             # Tests run once all models are built: relationship tests have two parents, and a
             # per-model test task could run before its second parent exists.
@@ -150,7 +152,14 @@ snapshot with disclosure control (`data/published/current`).""",
             manifest = publish_snapshot(Settings.from_env(), get_current_context()["run_id"])
             return {"published": manifest["path"], "marts": len(manifest["marts"])}
 
-        dbt >> publish()
+        # The dbt documentation site (models, columns, tests, lineage, exposures) for analysts,
+        # regenerated from tonight's warehouse; kept by csp_pipeline.dbt_docs.keep_docs.
+        docs = DbtDocsLocalOperator(
+            task_id="dbt_docs", project_dir=DBT_PROJECT_DIR, profile_config=profile,
+            dbt_executable_path=_dbt_executable(), install_deps=False, dbt_cmd_flags=["--static"],
+            callback="csp_pipeline.dbt_docs.keep_docs", pool=WRITER_POOL)
+
+        dbt >> publish() >> docs
 
     return warehouse_dag()
 
@@ -164,7 +173,36 @@ def _dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
+def build_housekeeping_dag() -> DAG:
+    @dag(
+        dag_id="csp_housekeeping",
+        schedule="0 5 * * *",  # after the night's feeds and warehouse build
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["csp", "privacy", "retention"],
+        default_args=DEFAULT_ARGS,
+        doc_md="""### Housekeeping: retention of partner extracts
+Deletes landed extracts that were loaded, and quarantined extracts with their reports, whose
+extract date is more than `CSP_RETENTION_DAYS` (default 90) before the run's night. Files never
+loaded are kept. Every deletion is logged in `meta.retention_log` (see docs/privacy.md).""",
+    )
+    def housekeeping_dag():
+        @task(pool=WRITER_POOL)
+        def purge_expired_extracts() -> dict:
+            from csp_pipeline.retention import purge_expired
+
+            night = get_current_context()["logical_date"]
+            deleted = purge_expired(Settings.from_env(), night)
+            return {"deleted_files": len(deleted)}  # a count: XComs carry no file names
+
+        purge_expired_extracts()
+
+    return housekeeping_dag()
+
+
 def all_dags() -> dict[str, DAG]:
     dags = {f"csp_feed_{feed}": build_feed_dag(feed) for feed in load_registry().feeds}
     dags["csp_warehouse"] = build_warehouse_dag()
+    dags["csp_housekeeping"] = build_housekeeping_dag()
     return dags

@@ -11,9 +11,11 @@ Matching: an identifier with digits and at least MIN_EMBEDDED characters (ids, U
 anywhere, also inside a longer token; any other identifier (names, dates of birth, postcodes)
 only as a whole token, case-sensitive, so that "Hart" is not found in "Hartlepool". Values that
 cannot identify anyone on their own are not collected: a date of birth on the 1st of a month
-is exactly its generalised birth month, and a name or a date that also appears in non-PII columns
-of the extracts or in the reference data (a surname that is a ward name, a birth date that is
-also some referral date) is ordinary vocabulary. Findings never print an identifier in full.
+is exactly its generalised birth month, one on the last day of a month is a reporting period's
+end (the marts print those), and a name or a date that also appears in non-PII columns of the
+extracts, in the reference data or in the dbt project's own text (a surname that is a ward name,
+"Young" in "Young people", a birth date that is also some referral date) is ordinary vocabulary.
+Findings never print an identifier in full.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -80,9 +83,30 @@ def identifiers_from_extracts(landing_dir: Path) -> set[str]:
                 if value:
                     public.add(value.strip())
                     public |= _tokens(value)
+    for source in _own_text_files():
+        text = source.read_text(errors="replace")
+        public |= _tokens(text) | set(re.findall(r"\d{4}-\d{2}-\d{2}", text))
     return {v for v in found
-            if not re.fullmatch(r"\d{4}-\d{2}-01", v)
-            and (_embedded(v) or v not in public)}
+            if not _month_boundary(v) and (_embedded(v) or v not in public)}
+
+
+def _own_text_files() -> list[Path]:
+    """Text the pipeline writes out whatever the data: the dbt project's SQL and docs, and the
+    dbt docs site's template (its bundled libraries carry release dates)."""
+    import dbt.task.docs
+
+    files = [p for folder in ("models", "macros")
+             for p in sorted((DBT_PROJECT_DIR / folder).rglob("*.*"))]
+    return files + [Path(dbt.task.docs.__file__).parent / "index.html"]
+
+
+def _month_boundary(value: str) -> bool:
+    """An ISO date on the first or the last day of its month."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return False
+    return day.day == 1 or (day + timedelta(days=1)).day == 1
 
 
 # ------------------------------------------------------------------------------------ match
@@ -250,7 +274,12 @@ def scan(settings: Settings, identifiers: set[str],
          extra_paths: Iterable[Path] = ()) -> list[str]:
     """Every place an identifier was found, as readable findings (identifiers masked)."""
     text_matcher = Matcher(identifiers)
-    byte_matcher = Matcher(i.encode("utf-8").decode("latin-1") for i in identifiers)
+    as_bytes = [i.encode("utf-8").decode("latin-1") for i in identifiers]
+    byte_matcher = Matcher(as_bytes)
+    # In the compressed pages of a database or Parquet file a short name ("Ali") turns up by
+    # chance between non-letters; there the table scan reads the values and the byte scan looks
+    # for the identifiers long enough not to occur by chance.
+    binary_byte_matcher = Matcher(i for i in as_bytes if len(i) >= MIN_EMBEDDED)
     findings: list[Finding] = []
     for path in _files(settings, extra_paths):
         label = str(path)
@@ -265,7 +294,8 @@ def scan(settings: Settings, identifiers: set[str],
         except (duckdb.Error, OSError) as exc:
             findings.append(Finding(f"{label} (could not be opened as {kind}: "
                                     f"{str(exc).splitlines()[0][:120]})", ""))
-        findings += _scan_bytes(path, label, byte_matcher)
+        findings += _scan_bytes(path, label,
+                                byte_matcher if kind == "file" else binary_byte_matcher)
     out = sorted({str(f) if f.identifier else f.where for f in findings})
     for line in out:
         log.warning("pii scan: %s", line)

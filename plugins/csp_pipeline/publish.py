@@ -28,7 +28,6 @@ from csp_pipeline.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
 
-KEEP_SNAPSHOTS = 5  # default; CSP_PUBLISHED_KEEP overrides
 SNAPSHOT_DB = "published.duckdb"
 CSV_SUPPRESSED = "c"
 
@@ -39,11 +38,6 @@ def code_version() -> str:
                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-
-
-def snapshots_to_keep(env: dict[str, str] | None = None) -> int:
-    env = os.environ if env is None else env
-    return max(1, int(env.get("CSP_PUBLISHED_KEEP", KEEP_SNAPSHOTS)))
 
 
 def _snapshot_name(run_id: str) -> str:
@@ -68,7 +62,7 @@ def publish(settings: Settings, run_id: str, keep: int | None = None) -> dict:
     final = snapshots / name
     work.rename(final)
     _switch_current(root, final)
-    _prune(snapshots, keep or snapshots_to_keep())
+    _prune(snapshots, keep or settings.published_keep)
     return manifest
 
 

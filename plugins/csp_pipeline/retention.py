@@ -3,7 +3,8 @@
 Landed and quarantined extracts hold direct identifiers, so their folders are readable by the
 pipeline's user only (directories 0700, files 0600), and they are kept no longer than needed:
 `purge_expired` deletes landed files already loaded, and quarantined files with their reports,
-whose extract date (from the file name) is more than CSP_RETENTION_DAYS (default 90) days old.
+whose extract date (from the file name) is more than `Settings.retention_days` (CSP_RETENTION_DAYS,
+default 90) days before the night being run. The `csp_housekeeping` DAG runs it nightly.
 Each deletion is logged to meta.retention_log and to the Python log. Files that were never loaded
 stay: they still have to be processed (or released from quarantine).
 """
@@ -25,18 +26,9 @@ from csp_pipeline.warehouse import connect, ensure_schema
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETENTION_DAYS = 90
 DIR_MODE, FILE_MODE = 0o700, 0o600
 # <kind>_<YYYYMMDD>.csv and, in quarantine, its .report.json / .report.md beside it
 EXTRACT_FILE = re.compile(r"^(?P<kind>[a-z_]+)_(?P<date>\d{8})(?P<suffix>\.[A-Za-z.]+)$")
-
-
-def retention_days(env: dict[str, str] | None = None) -> int:
-    env = os.environ if env is None else env
-    days = int(env.get("CSP_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
-    if days < 1:
-        raise ValueError("CSP_RETENTION_DAYS must be a positive number of days")
-    return days
 
 
 def secure_tree(path: Path) -> None:
@@ -110,7 +102,7 @@ def expired_files(settings: Settings, today: date, days: int, con) -> list[Expir
 def purge_expired(settings: Settings, now: datetime | date,
                   days: int | None = None) -> list[Path]:
     """Delete expired extracts (see module doc); returns the deleted paths."""
-    days = retention_days() if days is None else days
+    days = settings.retention_days if days is None else days
     today = now.date() if isinstance(now, datetime) else now
     deleted: list[Path] = []
     with connect(settings.warehouse) as con:

@@ -95,6 +95,7 @@ def run_night(night: date, settings: Settings | None = None) -> NightResult:
         # A failing feed is reported and never stops the others.
         run = bag.get_dag(dag_id).test(logical_date=logical)
         result.dag_states[dag_id] = str(run.state)
-    run = bag.get_dag("csp_warehouse").test(logical_date=logical)
-    result.dag_states["csp_warehouse"] = str(run.state)
+    for dag_id in ("csp_warehouse", "csp_housekeeping"):
+        run = bag.get_dag(dag_id).test(logical_date=logical)
+        result.dag_states[dag_id] = str(run.state)
     return result

@@ -19,6 +19,13 @@ class ConfigurationError(RuntimeError):
     """The pipeline is not safe to start with this configuration."""
 
 
+def _positive(env, name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -30,6 +37,8 @@ class Settings:
     demo_mode: bool
     webhook_url: str | None
     volume_drop_ratio: float
+    retention_days: int   # landed/quarantined extracts older than this are deleted (logged)
+    published_keep: int   # published snapshots kept beside `current`
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -45,6 +54,8 @@ class Settings:
             demo_mode=env.get("CSP_DEMO_MODE", "").lower() in ("1", "true", "yes"),
             webhook_url=env.get("CSP_ALERT_WEBHOOK_URL") or None,
             volume_drop_ratio=float(env.get("CSP_VOLUME_DROP_RATIO", "0.1")),
+            retention_days=_positive(env, "CSP_RETENTION_DAYS", 90),
+            published_keep=_positive(env, "CSP_PUBLISHED_KEEP", 5),
         )
 
     def pseudonym_key(self, env: dict[str, str] | None = None) -> bytes:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
+from csp_pipeline.pii_scan import identifiers_from_extracts, scan
 from tests.support.pipeline import NIGHT, PipelineRun, csp
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +41,7 @@ def test_run_exits_zero_and_every_dag_succeeds(pipeline_run):
                   if line.startswith("csp_") and len(line.split()) == 2)
     assert states == {dag_id: "success" for dag_id in (
         "csp_feed_education", "csp_feed_fire", "csp_feed_police", "csp_feed_substance_misuse",
-        "csp_feed_youth_justice", "csp_warehouse")}
+        "csp_feed_youth_justice", "csp_warehouse", "csp_housekeeping")}
 
 
 def test_bad_file_is_quarantined_with_a_report_and_other_feeds_load(pipeline_run):
@@ -109,11 +112,46 @@ def test_published_snapshot_has_every_mart_as_duckdb_and_parquet(pipeline_run):
             assert (current / "parquet" / f"{mart}.parquet").exists()
 
 
+def test_dbt_docs_are_generated_from_the_nights_warehouse(pipeline_run):
+    site = (pipeline_run.settings.data_dir / "dbt_docs" / "static_index.html").read_text()
+    for documented in ("cs_crime_monthly", "yj_kpi_quarterly", "stg_fire__incidents"):
+        assert documented in site
+    catalog = json.loads((pipeline_run.settings.data_dir / "dbt_docs" / "catalog.json").read_text())
+    assert "model.csp.cs_fire_monthly_performance" in catalog["nodes"]
+
+
 def test_status_reports_loaded_quarantined_and_published(pipeline_run):
     out = csp(pipeline_run.env, "status")
     assert out.returncode == 0, out.stderr
     assert "fire/incidents" in out.stdout and "Published:" in out.stdout
     assert f"{NIGHT}" in out.stdout
+
+
+def test_no_direct_identifier_passes_the_boundary(pipeline_run, tmp_path):
+    """Every PII value of the generated extracts, searched for in the warehouse, the published
+    snapshot, every file under the data and Airflow folders except the landing zone (quarantine
+    reports, GE results and Data Docs, task logs, the Airflow database holding XComs) and the
+    run's own output."""
+    identifiers = identifiers_from_extracts(pipeline_run.generated)
+    assert len(identifiers) > 1000  # names, dates of birth, postcodes, UPNs, case ids
+    console = tmp_path / "csp-run.log"
+    console.write_text(pipeline_run.output)
+    assert scan(pipeline_run.settings, identifiers, extra_paths=[console]) == []
+
+
+def test_extracts_past_retention_are_deleted_and_logged(pipeline_run):
+    cutoff = NIGHT - timedelta(days=90)
+    dated = re.compile(r"_(\d{8})\.csv$")
+
+    def extract_dates(root: Path) -> dict[str, str]:
+        return {f"{p.parent.name}/{p.name}": m[1] for p in root.glob("*/*.csv")
+                if (m := dated.search(p.name))}
+
+    expired = {f for f, d in extract_dates(pipeline_run.generated).items() if d < f"{cutoff:%Y%m%d}"}
+    assert expired and not expired & set(extract_dates(pipeline_run.settings.landing_dir))
+    logged = warehouse(pipeline_run, "SELECT path, reason, retention_days FROM meta.retention_log")
+    assert {f"{Path(p).parent.name}/{Path(p).name}" for p, _, _ in logged} == expired
+    assert {(reason, days) for _, reason, days in logged} == {("loaded", 90)}
 
 
 def test_rerunning_the_night_changes_nothing(pipeline_run):
@@ -129,3 +167,24 @@ def test_rerunning_the_night_changes_nothing(pipeline_run):
     again = csp(pipeline_run.env, "run", "--date", NIGHT.isoformat())
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert state() == before
+
+
+def test_a_fixed_quarantined_file_is_released_and_loads_on_the_next_run(pipeline_run):
+    """Runs after the other tests: it changes the warehouse."""
+    name = Path(pipeline_run.broken_file).name
+    quarantined = pipeline_run.settings.quarantine_dir / "police" / name
+    quarantined.write_text(quarantined.read_text().replace("Burglery", "Burglary"))
+    (police_before,) = warehouse(pipeline_run, "SELECT count(*) FROM raw.police__crimes")[0]
+
+    released = csp(pipeline_run.env, "release", f"police/{name}")
+    assert released.returncode == 0, released.stderr
+    again = csp(pipeline_run.env, "run", "--date", NIGHT.isoformat())
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+
+    (status, rows), = warehouse(pipeline_run, f"""SELECT status, rows FROM meta.deliveries
+        WHERE source_file = '{name}' ORDER BY processed_at DESC LIMIT 1""")
+    expected = len(pd.read_csv(pipeline_run.generated / "police" / name))
+    assert (status, rows) == ("loaded", expected)
+    (police_after,) = warehouse(pipeline_run, "SELECT count(*) FROM raw.police__crimes")[0]
+    assert police_after == police_before + expected
+    assert not quarantined.exists()

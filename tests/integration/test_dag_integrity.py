@@ -31,7 +31,7 @@ def dagbag():
 
 def test_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    expected = {f"csp_feed_{f}" for f in load_registry().feeds} | {"csp_warehouse"}
+    expected = {f"csp_feed_{f}" for f in load_registry().feeds} | {"csp_warehouse", "csp_housekeeping"}
     assert set(dagbag.dag_ids) == expected
 
 

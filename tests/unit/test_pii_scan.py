@@ -26,6 +26,9 @@ OTHER = {**CHILD, "CHILD_ID": "HP000778", "FORENAME": "Yolanda", "SURNAME": "Har
          "DATE_OF_BIRTH": "2010-06-01", "POSTCODE": "TS25 1XY", "UPN": ""}
 THIRD = {**CHILD, "CHILD_ID": "HP000779", "FORENAME": "Xanthe", "SURNAME": "Quixwell",
          "DATE_OF_BIRTH": "2008-02-14", "POSTCODE": "", "UPN": ""}
+# a surname that is a word of the dbt project's own text, a birth date that is a month's end
+FOURTH = {**CHILD, "CHILD_ID": "HP000780", "FORENAME": "Wilhelmina", "SURNAME": "Young",
+          "DATE_OF_BIRTH": "2007-04-30", "POSTCODE": "", "UPN": ""}
 
 
 def write(path: Path, rows: list[dict]) -> None:
@@ -40,7 +43,7 @@ def write(path: Path, rows: list[dict]) -> None:
 def settings(tmp_path: Path) -> Settings:
     s = Settings.from_env({"CSP_DATA_DIR": str(tmp_path / "data"),
                            "AIRFLOW_HOME": str(tmp_path / "airflow")})
-    write(s.landing_dir / "youth_justice" / "children_20240531.csv", [CHILD, OTHER, THIRD])
+    write(s.landing_dir / "youth_justice" / "children_20240531.csv", [CHILD, OTHER, THIRD, FOURTH])
     write(s.landing_dir / "youth_justice" / "offences_20240531.csv", [
         {"OFFENCE_ID": "OF1", "CHILD_ID": "HP000777", "OFFENCE_DATE": "2008-02-14",
          "OFFENCE_CATEGORY": "Robbery", "GRAVITY_SCORE": "5", "OUTCOME_ID": "OC1"}])
@@ -76,10 +79,12 @@ def clean_outputs(s: Settings) -> None:
 
 def test_identifiers_from_extracts_collects_pii_columns_less_ordinary_values(settings):
     ids = identifiers_from_extracts(settings.landing_dir)
-    assert ids == {"HP000777", "HP000778", "HP000779", "Zebedee", "Quixwell", "Yolanda",
-                   "Xanthe", "2009-03-17", "TS24 8AB", "TS25 1XY", "A801000000777"}
+    assert ids == {"HP000777", "HP000778", "HP000779", "HP000780", "Zebedee", "Quixwell",
+                   "Yolanda", "Xanthe", "Wilhelmina", "2009-03-17", "TS24 8AB", "TS25 1XY",
+                   "A801000000777"}
     # not collected: "Hart" (a ward name), "2010-06-01" (a 1st of the month = its birth month),
-    # "2008-02-14" (also an offence date); never non-PII values such as "White" or "OF1"
+    # "2007-04-30" (a month's end = a reporting period's end), "Young" (a word of the dbt
+    # project's text), "2008-02-14" (also an offence date); never non-PII values such as "White"
 
 
 def test_a_clean_pipeline_output_has_no_findings(settings):

@@ -15,7 +15,8 @@ from csp_pipeline import quarantine
 from csp_pipeline.gate import RuleResult
 from csp_pipeline.landing import discover, fingerprint
 from csp_pipeline.registry import load_registry
-from csp_pipeline.retention import purge_expired, retention_days, secure_tree
+from csp_pipeline.retention import purge_expired, secure_tree
+from csp_pipeline.settings import ConfigurationError
 from csp_pipeline.settings import Settings
 from csp_pipeline.warehouse import connect, ensure_schema
 
@@ -117,13 +118,15 @@ def test_purge_deletes_loaded_and_quarantined_extracts_past_retention_only(setti
     assert purge_expired(settings, NOW, days=90) == []  # nothing left to do
 
 
-def test_retention_window_comes_from_the_environment(settings, monkeypatch):
+def test_retention_window_comes_from_the_environment(settings):
     path = land(settings, "fire", "incidents_20240520.csv")
     record_loaded(settings, path, "fire", "incidents", "2024-05-20")
-    assert retention_days({}) == 90
-    monkeypatch.setenv("CSP_RETENTION_DAYS", "30")
-    assert purge_expired(settings, date(2024, 6, 15)) == []
-    monkeypatch.setenv("CSP_RETENTION_DAYS", "7")
-    assert purge_expired(settings, date(2024, 6, 15)) == [path]
-    with pytest.raises(ValueError):
-        retention_days({"CSP_RETENTION_DAYS": "0"})
+    assert settings.retention_days == 90
+    env = {"CSP_DATA_DIR": str(settings.data_dir)}
+    assert purge_expired(Settings.from_env({**env, "CSP_RETENTION_DAYS": "30"}),
+                         date(2024, 6, 15)) == []
+    assert purge_expired(Settings.from_env({**env, "CSP_RETENTION_DAYS": "7"}),
+                         date(2024, 6, 15)) == [path]
+    for bad in ("0", "-3", "ninety"):
+        with pytest.raises(ConfigurationError, match="CSP_RETENTION_DAYS"):
+            Settings.from_env({**env, "CSP_RETENTION_DAYS": bad})

@@ -252,7 +252,7 @@ def episodes(seed: int, la_code: str, scale: float) -> Episodes:
 def _row(eps: Episodes, i: int, la_code: str, number: int, closed: bool) -> dict[str, str]:
     who = int(eps.owner[i])
     drugs = (*eps.drugs[i], "", "")
-    return {"CLIENTID": eps.client[who], "EPISODID": f"EP{number}{eps.client[who]}{eps.number[i]:02d}",
+    return {"CLIENTID": eps.client[who], "EPISODID": f"EP{number}{i:07d}",
             "DOB": eps.dob[who], "SEX": eps.sex[who], "ETHNIC": eps.ethnic[who], "LA_CODE": la_code,
             "REFLD": _iso(int(eps.referred[i])), "RFLS": eps.referrer[i],
             "TRIAGED": _iso(int(eps.triaged[i])), "DRUG1": drugs[0], "DRUG2": drugs[1],

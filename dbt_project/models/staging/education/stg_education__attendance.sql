@@ -30,11 +30,7 @@ select
     latest.sessions_unauthorised,
     latest.sessions_authorised + latest.sessions_unauthorised as sessions_missed,
     latest.sen_provision,
-    latest._extract_date as extract_date,
-    latest._source_file as source_file,
-    latest._content_hash as content_hash,
-    latest._row_number as source_row_number,
-    latest._loaded_at as loaded_at,
+    {{ version_lineage('latest') }},
     {{ run_timestamp() }} as processed_at
 from latest
 {{ only_changed_versions('latest', keys, target_keys) }}

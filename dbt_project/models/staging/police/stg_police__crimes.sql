@@ -30,11 +30,7 @@ select
     latest.location,
     latest.longitude,
     latest.latitude,
-    latest._extract_date as extract_date,
-    latest._source_file as source_file,
-    latest._content_hash as content_hash,
-    latest._row_number as source_row_number,
-    latest._loaded_at as loaded_at,
+    {{ version_lineage('latest') }},
     cast({{ previous_value('month') }} as date) as previous_month,
     {{ run_timestamp() }} as processed_at
 from latest
