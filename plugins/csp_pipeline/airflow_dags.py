@@ -89,7 +89,9 @@ fingerprints each, audits it with its Great Expectations suite and promotes it i
                        "rows": sum(o["rows"] for o in outcomes)}
             from csp_pipeline.gate import build_data_docs
 
-            docs = build_data_docs(Settings.from_env().data_dir / "gx")
+            dag_run = get_current_context()["dag_run"]
+            docs = build_data_docs(Settings.from_env().data_dir / "gx",
+                                   since=dag_run.start_date, suite_prefix=f"{feed}__")
             print(f"feed {feed}: {summary}; Data Docs: {docs}")
             return summary
 

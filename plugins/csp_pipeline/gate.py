@@ -57,6 +57,9 @@ class RuleResult:
                 f"{self.unexpected_count} row(s){detail}{vals}")
 
 
+DOCS_INDEX_RESULTS = 1000  # validation results listed on the Data Docs index (newest first)
+
+
 @dataclass
 class GateParams:
     extract_date: str
@@ -77,6 +80,11 @@ def _context(gx_root: str):
     persist there, and Data Docs are built from them once per feed run (`build_data_docs`)."""
     ctx = gx.get_context(mode="file", project_root_dir=gx_root)
     ctx.variables.progress_bars = {"globally": False}
+    site = dict(ctx.variables.data_docs_sites["local_site"])
+    index_builder = {"class_name": "DefaultSiteIndexBuilder",
+                     "validation_results_limit": DOCS_INDEX_RESULTS}
+    if site.get("site_index_builder") != index_builder:  # the index reads each listed result
+        ctx.update_data_docs_site("local_site", {**site, "site_index_builder": index_builder})
     ctx.data_sources.add_or_update_pandas("extracts")
     return ctx
 
@@ -134,11 +142,24 @@ def _run(kind: Kind, scopes: tuple[str, ...], frame: pd.DataFrame, params: dict,
     return [r for vr in result.run_results.values() for r in vr.results]
 
 
-def build_data_docs(gx_root: Path) -> Path:
-    """Render Data Docs for every stored validation result; returns the index page."""
+def build_data_docs(gx_root: Path, since: datetime | None = None, suite_prefix: str = "") -> Path:
+    """Render Data Docs; returns the index page.
+
+    With `since`, only the validation results stored since then (of suites named with
+    `suite_prefix`) are rendered, so a night's cost follows the night's files, not the history;
+    the index lists the latest DOCS_INDEX_RESULTS results. The first build renders everything.
+    """
     ctx = _context(str(gx_root))
-    ctx.build_data_docs()
-    return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    index = gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    if since is None or not index.exists():
+        ctx.build_data_docs()
+        return index
+    tonight = [k for k in ctx.validation_results_store.list_keys()
+               if k.run_id.run_time >= since
+               and k.expectation_suite_identifier.name.startswith(suite_prefix)]
+    if tonight:  # an empty list would make GE rebuild every page
+        ctx.build_data_docs(resource_identifiers=tonight)
+    return index
 
 
 def _merge(acc: dict[str, RuleResult], results: list, kind: Kind) -> None:

@@ -13,6 +13,9 @@ DAGS_DIR = PROJECT_ROOT / "dags"
 
 # Only for `csp demo` and tests on synthetic data; announced whenever it is used.
 DEMO_PSEUDONYM_KEY = "csp-demo-key-not-for-real-data"
+# Where the key may live instead of CSP_PSEUDONYM_KEY: the password of this Airflow connection
+# (AIRFLOW_CONN_CSP_PSEUDONYM_KEY, a secrets backend, or the metadata DB).
+PSEUDONYM_CONNECTION = "csp_pseudonym_key"
 
 
 class ConfigurationError(RuntimeError):
@@ -61,12 +64,23 @@ class Settings:
     def pseudonym_key(self, env: dict[str, str] | None = None) -> bytes:
         """The HMAC secret. Refuses to run on real data without one."""
         env = os.environ if env is None else env
-        key = env.get("CSP_PSEUDONYM_KEY")
+        key = env.get("CSP_PSEUDONYM_KEY") or _airflow_connection_password(PSEUDONYM_CONNECTION)
         if key:
             return key.encode()
         if self.demo_mode:
             return DEMO_PSEUDONYM_KEY.encode()
         raise ConfigurationError(
-            "CSP_PSEUDONYM_KEY is not set. Set it to a long random secret (kept outside the "
+            f"CSP_PSEUDONYM_KEY is not set and there is no Airflow connection "
+            f"{PSEUDONYM_CONNECTION!r}. Set one to a long random secret (kept outside the "
             "repository), or set CSP_DEMO_MODE=1 to use the public demo key on synthetic data only."
         )
+
+
+def _airflow_connection_password(conn_id: str) -> str | None:
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(conn_id).password or None
+    except AirflowNotFoundException:
+        return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -576,3 +576,31 @@ def test_a_file_of_one_chunk_is_validated_in_one_pass(settings, monkeypatch):
     rows = valid_rows(POLICE, 30, NIGHT)
     assert run(settings, write_extract(settings.landing_dir, POLICE, NIGHT, rows)).rows == 30
     assert calls == [("header",), ("file", "row")]
+
+
+# --- Data Docs: a night renders its own results, not the history ---------------------------------
+
+def test_data_docs_render_only_the_results_stored_since_the_run_began(tmp_path):
+    settings = make_settings(tmp_path, tmp_path / "data")
+    gx_root = settings.data_dir / "gx"
+    yesterday = NIGHT - timedelta(days=1)
+    first = write_extract(settings.landing_dir, POLICE, yesterday,
+                          valid_rows(POLICE, GOOD_ROWS, yesterday))
+    assert run(settings, first, "night-1").status == "loaded"
+    index = gate.build_data_docs(gx_root)  # the first build renders everything
+    pages = lambda: set(index.parent.glob("validations/**/*.html"))  # noqa: E731
+    before = pages()
+    assert before and index.exists()
+    old = sorted(before)[0]
+    old.unlink()
+
+    began = datetime.now(timezone.utc)
+    second = write_extract(settings.landing_dir, POLICE, NIGHT, valid_rows(POLICE, GOOD_ROWS, NIGHT))
+    assert run(settings, second, "night-2").status == "loaded"
+    gate.build_data_docs(gx_root, since=began, suite_prefix="police__")
+    assert pages() - before  # tonight's results are rendered ...
+    assert not old.exists()  # ... and last night's page was not rendered again
+    gate.build_data_docs(gx_root, since=began, suite_prefix="fire__")
+    assert not old.exists()  # another feed's report renders nothing of police's
+    gate.build_data_docs(gx_root)  # a full build would have
+    assert old.exists()

@@ -45,3 +45,12 @@ def test_pipeline_refuses_to_start_without_a_key_outside_demo_mode(tmp_path):
         settings.pseudonym_key({})
     demo = Settings.from_env({"CSP_DATA_DIR": str(tmp_path), "CSP_DEMO_MODE": "1"})
     assert demo.pseudonym_key({}) and demo.pseudonym_key({"CSP_PSEUDONYM_KEY": "s"}) == b"s"
+
+
+def test_the_key_can_come_from_an_airflow_connection(tmp_path, monkeypatch):
+    """Airflow's own secrets lookup: here its environment-variable backend."""
+    monkeypatch.setenv("AIRFLOW_CONN_CSP_PSEUDONYM_KEY",
+                       '{"conn_type": "generic", "password": "from-a-connection"}')
+    settings = Settings.from_env({"CSP_DATA_DIR": str(tmp_path)})
+    assert settings.pseudonym_key({}) == b"from-a-connection"
+    assert settings.pseudonym_key({"CSP_PSEUDONYM_KEY": "env-first"}) == b"env-first"
