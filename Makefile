@@ -36,6 +36,7 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/bench_load.py
 	$(BIN)/python benchmarks/bench_gate.py
+	$(BIN)/python benchmarks/bench_night.py
 
 lock: | $(UV)
 	$(UV) pip compile pyproject.toml --extra dev --extra scaleout -p 3.11 -o requirements.lock

@@ -109,7 +109,7 @@ fingerprints each, audits it with its Great Expectations suite and promotes it i
 
 def build_warehouse_dag() -> DAG:
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import LoadMode, TestBehavior
+    from cosmos.constants import InvocationMode, LoadMode, TestBehavior
     from cosmos.operators.local import DbtDocsLocalOperator
 
     feeds = load_registry().feeds
@@ -155,10 +155,12 @@ regenerated (`data/dbt_docs/static_index.html`).""",
             return {"published": manifest["path"], "marts": len(manifest["marts"])}
 
         # The dbt documentation site (models, columns, tests, lineage, exposures) for analysts,
-        # regenerated from tonight's warehouse; kept by csp_pipeline.dbt_docs.keep_docs.
+        # regenerated from tonight's warehouse; kept by csp_pipeline.dbt_docs.keep_docs. In a
+        # subprocess: in-process, catalog generation leaves the warehouse file open.
         docs = DbtDocsLocalOperator(
             task_id="dbt_docs", project_dir=DBT_PROJECT_DIR, profile_config=profile,
-            dbt_executable_path=_dbt_executable(), install_deps=False, dbt_cmd_flags=["--static"],
+            dbt_executable_path=_dbt_executable(), invocation_mode=InvocationMode.SUBPROCESS,
+            install_deps=False, dbt_cmd_flags=["--static"],
             callback="csp_pipeline.dbt_docs.keep_docs", pool=WRITER_POOL)
 
         dbt >> publish() >> docs

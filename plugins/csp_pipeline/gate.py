@@ -190,7 +190,8 @@ def _merge(acc: dict[str, RuleResult], results: list, kind: Kind) -> None:
             if len(rr.values) < 5:
                 rr.values.append(MASK if masked else _show(v))
         if cfg.type == "expect_table_row_count_to_be_between" and not r.success:
-            rr.values = [f"only {observed} rows: under a tenth of recent deliveries' median"]
+            rr.values = [f"only {observed} rows: under a tenth of the rows recent "
+                         "deliveries lead us to expect"]
         if cfg.type == "expect_table_columns_to_match_set" and not r.success:
             details = res.get("details", {}).get("mismatched", {})
             missing, unexpected = details.get("missing", []), details.get("unexpected", [])

@@ -47,14 +47,24 @@ def _sql_params(extract: Extract, key: bytes | None) -> dict:
 
 
 def _min_rows(con: duckdb.DuckDBPyConnection, extract: Extract, ratio: float) -> int:
-    """A tenth (by default) of the median of the kind's recent deliveries: fewer is suspicious."""
-    median = con.execute(
-        """SELECT median(rows) FROM (SELECT rows FROM meta.deliveries
-           WHERE feed = ? AND kind = ? AND status = 'loaded' AND extract_date < ?
-           ORDER BY extract_date DESC LIMIT ?)""",
-        [extract.kind.feed, extract.kind.name, extract.extract_date, RECENT_DELIVERIES],
+    """A tenth (by default) of the rows the kind's recent deliveries lead us to expect: fewer is
+    suspicious. Deliveries are compared per day of extract they cover (the days since the one
+    before), so a nightly file is not judged against a monthly backfill, nor a file after a
+    missed night against a single night. Low-volume kinds (under 1/ratio rows expected) pass."""
+    expected = con.execute(
+        """WITH dated AS (
+               SELECT extract_date, sum(rows) AS rows FROM meta.deliveries
+               WHERE feed = ? AND kind = ? AND status = 'loaded' AND extract_date < ?
+               GROUP BY extract_date ORDER BY extract_date DESC LIMIT ?),
+           per_day AS (
+               SELECT rows / (extract_date - lag(extract_date) OVER (ORDER BY extract_date))
+                   AS rate FROM dated)
+           SELECT median(rate) * (CAST(? AS DATE) - (SELECT max(extract_date) FROM dated))
+           FROM per_day WHERE rate IS NOT NULL""",
+        [extract.kind.feed, extract.kind.name, extract.extract_date, RECENT_DELIVERIES + 1,
+         extract.extract_date],
     ).fetchone()[0]
-    return int(median * ratio) if median else 0
+    return int(expected * ratio) if expected else 0
 
 
 def _record_results(con, run_id: str, extract: Extract, digest: str, results: list[RuleResult]):

@@ -422,6 +422,23 @@ def _release(settings: Settings, monkeypatch, label: str) -> int:
     return csp(["release", label])
 
 
+def test_row_volume_is_judged_per_day_of_extract_covered(settings):
+    """Monthly backfills of 600 rows (about 20 a day), then nightly files: a night of 15 rows is
+    normal; after three days without a delivery, a file of 2 rows is not."""
+    def deliver(day: date, n: int, start: int) -> list[str]:
+        out = run(settings, write_extract(settings.landing_dir, POLICE, day,
+                                          valid_rows(POLICE, n, day, start=start)))
+        assert out.status == "loaded", out.reason
+        return [w for w in out.warnings if "row volume" in w]
+
+    assert deliver(NIGHT - timedelta(days=62), 600, 0) == []  # the first delivery: nothing to judge
+    assert deliver(NIGHT - timedelta(days=31), 600, 1000) == []
+    assert deliver(NIGHT - timedelta(days=1), 600, 2000) == []
+    assert deliver(NIGHT, 15, 3000) == []  # a median month-day brings about 20
+    late = deliver(NIGHT + timedelta(days=3), 2, 4000)
+    assert len(late) == 1 and "only 2 rows" in late[0]
+
+
 def test_a_fixed_quarantined_file_released_with_csp_release_loads_next_run(settings, monkeypatch):
     quarantined, rows = _quarantine_police_file(settings)
     rows[4]["Crime type"] = "Burglary"  # the partner's fix, made in the quarantined file
