@@ -30,6 +30,10 @@ DEFAULT_ARGS = {
 }
 
 
+# What dashboards and board-paper DAGs schedule on: a new disclosure-controlled snapshot.
+PUBLISHED_SNAPSHOT = Asset(uri="csp://published/current", name="published_snapshot")
+
+
 def feed_asset(feed: str) -> Asset:
     return Asset(uri=f"csp://warehouse/raw/{feed}", name=f"raw_{feed}")
 
@@ -109,7 +113,7 @@ fingerprints each, audits it with its Great Expectations suite and promotes it i
 
 def build_warehouse_dag() -> DAG:
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+    from cosmos.constants import LoadMode, TestBehavior
     from cosmos.operators.local import DbtDocsLocalOperator
 
     feeds = load_registry().feeds
@@ -144,10 +148,12 @@ regenerated (`data/dbt_docs/static_index.html`).""",
             # per-model test task could run before its second parent exists.
             render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST,
                                        test_behavior=TestBehavior.AFTER_ALL),
-            operator_args={"install_deps": False, "pool": WRITER_POOL},
+            # No per-model Assets (cosmos would emit 42 that no DAG declares); downstream DAGs
+            # schedule on the one published snapshot Asset instead.
+            operator_args={"install_deps": False, "pool": WRITER_POOL, "emit_datasets": False},
         )
 
-        @task(pool=WRITER_POOL)
+        @task(pool=WRITER_POOL, outlets=[PUBLISHED_SNAPSHOT])
         def publish() -> dict:
             from csp_pipeline.publish import publish as publish_snapshot
 
@@ -155,12 +161,10 @@ regenerated (`data/dbt_docs/static_index.html`).""",
             return {"published": manifest["path"], "marts": len(manifest["marts"])}
 
         # The dbt documentation site (models, columns, tests, lineage, exposures) for analysts,
-        # regenerated from tonight's warehouse; kept by csp_pipeline.dbt_docs.keep_docs. In a
-        # subprocess: in-process, catalog generation leaves the warehouse file open.
+        # regenerated from tonight's warehouse; kept by csp_pipeline.dbt_docs.keep_docs.
         docs = DbtDocsLocalOperator(
             task_id="dbt_docs", project_dir=DBT_PROJECT_DIR, profile_config=profile,
-            dbt_executable_path=_dbt_executable(), invocation_mode=InvocationMode.SUBPROCESS,
-            install_deps=False, dbt_cmd_flags=["--static"],
+            dbt_executable_path=_dbt_executable(), install_deps=False, dbt_cmd_flags=["--static"],
             callback="csp_pipeline.dbt_docs.keep_docs", pool=WRITER_POOL)
 
         dbt >> publish() >> docs

@@ -29,7 +29,9 @@ def prepare_landing(settings: Settings, scale: float) -> None:
 
 def summary(settings: Settings) -> str:
     lines = []
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    # Not read_only: `csp run` ran dbt in this process, and DuckDB refuses a second connection
+    # to an open file with another configuration.
+    with duckdb.connect(str(settings.warehouse)) as con:
         rows = con.execute("""
             SELECT d.feed, d.kind, count(*) FILTER (WHERE status = 'loaded') files,
                    coalesce(sum(rows) FILTER (WHERE status = 'loaded'), 0) rows_loaded,

@@ -63,6 +63,12 @@ def test_warehouse_build_is_scheduled_by_every_feed_asset(dagbag):
         assert [o.uri for o in report.outlets] == [f"csp://warehouse/raw/{feed}"]
 
 
+def test_the_published_snapshot_is_the_one_asset_the_warehouse_emits(dagbag):
+    warehouse = dagbag.dags["csp_warehouse"]
+    emitting = {t.task_id: [o.uri for o in t.outlets] for t in warehouse.tasks if t.outlets}
+    assert emitting == {"publish": ["csp://published/current"]}
+
+
 def test_dags_folder_parses_within_the_import_timeout(dagbag, record_property):
     record_property("dag_parse_seconds", round(dagbag.parse_seconds, 2))
     print(f"dags folder parse: {dagbag.parse_seconds:.2f} s")
