@@ -15,6 +15,7 @@ from csp_pipeline.settings import DEMO_PSEUDONYM_KEY, Settings
 DEMO_END = date(2024, 5, 31)
 DEMO_START = date(2022, 5, 1)
 HARTLEPOOL = "E06000001"
+SUPPRESSED = "c"  # as in the published CSV files
 
 
 def prepare_landing(settings: Settings, scale: float) -> None:
@@ -76,8 +77,16 @@ def fire_table(settings: Settings) -> str:
            f"{'Indicator':38} {prev:>7} {cur:>7}  {'Direction of Travel ' + fy:36} {'% Change':>8}"]
     for indicator, before, now, direction, pct in rows:
         pct_text = "-" if pct is None else f"{pct}%"
-        out.append(f"{indicator:38} {before:>7} {now:>7}  {direction or '-':36} {pct_text:>8}")
+        out.append(f"{indicator:38} {_cell(before):>7} {_cell(now):>7}  {direction or '-':36} "
+                   f"{pct_text:>8}")
+    if any(None in (before, now) for _, before, now, _, _ in rows):
+        out += ["", f"{SUPPRESSED}: 1 to 4 people, suppressed in the published snapshot "
+                    "(with what they would let a reader work out)"]
     return "\n".join(out)
+
+
+def _cell(value: int | None) -> str:
+    return SUPPRESSED if value is None else str(value)
 
 
 def run_demo(settings: Settings, scale: float = 1.0) -> int:
