@@ -10,6 +10,7 @@ DuckDB allows a single writer.
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime, timedelta
 
@@ -18,6 +19,8 @@ from airflow.sdk import DAG, Asset, dag, get_current_context, task
 from csp_pipeline import alerts
 from csp_pipeline.registry import load_registry
 from csp_pipeline.settings import DBT_PROJECT_DIR, Settings
+
+log = logging.getLogger(__name__)
 
 WRITER_POOL = "duckdb_writer"
 START = datetime(2024, 1, 1)
@@ -50,43 +53,59 @@ def build_feed_dag(feed: str) -> DAG:
         tags=["csp", "ingest", feed],
         default_args=DEFAULT_ARGS,
         doc_md=f"""### Ingest the `{feed}` feed
-Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet processed,
-fingerprints each, audits it with its Great Expectations suite and promotes it into
+Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet processed
+(one mapped `process` task per kind, its files oldest first), fingerprints each, audits it with its Great Expectations suite and promotes it into
 `raw.{feed}__<kind>` in one transaction, or quarantines it with a report. Emits the
 `raw_{feed}` Asset, which schedules the warehouse build. Declared in `feeds.yml`.""",
     )
     def feed_dag():
         @task
-        def discover() -> list[str]:
+        def discover() -> list[list[str]]:
+            """The feed's new files as one batch per kind, oldest first."""
             from csp_pipeline.landing import discover as find
 
             ctx = get_current_context()
             up_to = ctx["logical_date"].date().isoformat() if ctx.get("logical_date") else None
-            settings = Settings.from_env()
-            return [str(e.path) for e in find(load_registry(), settings.landing_dir, feed, up_to)]
+            batches: dict[str, list[str]] = {}
+            for e in find(load_registry(), Settings.from_env().landing_dir, feed, up_to):
+                batches.setdefault(e.kind.name, []).append(str(e.path))
+            return list(batches.values())
 
         @task(pool=WRITER_POOL, max_active_tis_per_dag=1, retries=0)
-        def process(path: str) -> dict:
+        def process(paths: list[str]) -> list[dict]:
+            """One kind's files in extract-date order (mapped tasks run in any order, and a
+            file's row-volume check compares it with the deliveries before it). A file that
+            errors does not stop the later ones; the task fails once the batch is done."""
             from pathlib import Path
 
             from csp_pipeline.ingest import process as run_gate
             from csp_pipeline.landing import Extract
 
-            settings = Settings.from_env()
-            match = load_registry().kind_for_file(feed, Path(path))
-            if match is None:
-                raise ValueError(f"{path} is not a declared {feed} extract")
-            extract = Extract(path=Path(path), kind=match[0], extract_date=match[1])
-            ctx = get_current_context()
-            outcome = run_gate(settings, extract, ctx["run_id"], settings.pseudonym_key())
-            if outcome.status == "quarantined":
-                alerts.notify_quarantine(settings, outcome.as_dict())
-            return outcome.as_dict()
+            settings, run_id = Settings.from_env(), get_current_context()["run_id"]
+            outcomes, errors = [], []
+            for path in paths:
+                try:
+                    match = load_registry().kind_for_file(feed, Path(path))
+                    if match is None:
+                        raise ValueError(f"{path} is not a declared {feed} extract")
+                    extract = Extract(path=Path(path), kind=match[0], extract_date=match[1])
+                    outcome = run_gate(settings, extract, run_id, settings.pseudonym_key())
+                except Exception as exc:  # raised below, after the rest of the batch
+                    log.exception("%s failed", Path(path).name)
+                    errors.append(f"{Path(path).name}: {type(exc).__name__}: {exc}")
+                    continue
+                if outcome.status == "quarantined":
+                    alerts.notify_quarantine(settings, outcome.as_dict())
+                outcomes.append(outcome.as_dict())
+            if errors:
+                raise RuntimeError(f"{len(errors)} of {len(paths)} file(s) failed: "
+                                   + "; ".join(errors))
+            return outcomes
 
         @task(trigger_rule="all_done", outlets=[feed_asset(feed)])
         def report(outcomes: list[dict]) -> dict:
             # Index by length: iterating the lazy XCom sequence probes one past the end (a 404).
-            outcomes = [outcomes[i] for i in range(len(outcomes))]
+            outcomes = [o for i in range(len(outcomes)) for o in outcomes[i] or []]
             summary = {"feed": feed, "files": len(outcomes),
                        "loaded": sum(o["status"] == "loaded" for o in outcomes),
                        "quarantined": sum(o["status"] == "quarantined" for o in outcomes),
@@ -104,7 +123,7 @@ fingerprints each, audits it with its Great Expectations suite and promotes it i
             """Fails the run (upstream_failed) when any file errored instead of loading or being
             quarantined; the Asset is still emitted by `report` so the other feeds' data builds."""
 
-        outcomes = process.expand(path=discover())
+        outcomes = process.expand(paths=discover())
         report(outcomes)
         outcomes >> all_files_processed()
 
