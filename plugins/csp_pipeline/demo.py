@@ -9,6 +9,7 @@ import duckdb
 
 from csp_pipeline.backfill import consolidate
 from csp_pipeline.dbt_docs import docs_dir
+from csp_pipeline.gate import data_docs_index
 from csp_pipeline.registry import load_registry
 from csp_pipeline.settings import DEMO_PSEUDONYM_KEY, Settings
 
@@ -49,8 +50,7 @@ def summary(settings: Settings) -> str:
     lines += ["", f"Marts built and published ({len(manifest['marts'])}): "
                   + ", ".join(manifest["marts"]),
               f"Published snapshot: {current.resolve()} (published.duckdb, parquet/, csv/)",
-              f"Data Docs (Great Expectations): "
-              f"{settings.data_dir / 'gx/uncommitted/data_docs/local_site/index.html'}",
+              f"Data Docs (Great Expectations): {data_docs_index(settings.data_dir / 'gx')}",
               f"dbt docs (models, tests, lineage): {docs_dir(settings) / 'static_index.html'}", ""]
     lines.append(fire_table(settings))
     return "\n".join(lines)

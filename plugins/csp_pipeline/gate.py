@@ -142,6 +142,10 @@ def _run(kind: Kind, scopes: tuple[str, ...], frame: pd.DataFrame, params: dict,
     return [r for vr in result.run_results.values() for r in vr.results]
 
 
+def data_docs_index(gx_root: Path) -> Path:
+    return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
 def build_data_docs(gx_root: Path, since: datetime | None = None, suite_prefix: str = "") -> Path:
     """Render Data Docs; returns the index page.
 
@@ -150,7 +154,7 @@ def build_data_docs(gx_root: Path, since: datetime | None = None, suite_prefix: 
     the index lists the latest DOCS_INDEX_RESULTS results. The first build renders everything.
     """
     ctx = _context(str(gx_root))
-    index = gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    index = data_docs_index(gx_root)
     if since is None or not index.exists():
         ctx.build_data_docs()
         return index

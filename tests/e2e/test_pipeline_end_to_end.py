@@ -11,7 +11,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from csp_pipeline.gate import data_docs_index
 from csp_pipeline.pii_scan import identifiers_from_extracts, scan
+from csp_pipeline.registry import load_registry
 from tests.support.pipeline import NIGHT, PipelineRun, csp
 
 pytestmark = pytest.mark.e2e
@@ -110,6 +112,14 @@ def test_published_snapshot_has_every_mart_as_duckdb_and_parquet(pipeline_run):
         for mart in manifest["marts"]:
             con.execute(f"SELECT count(*) FROM marts.{mart}").fetchone()
             assert (current / "parquet" / f"{mart}.parquet").exists()
+
+
+def test_data_docs_show_every_feeds_validations(pipeline_run):
+    index = data_docs_index(pipeline_run.settings.data_dir / "gx")
+    pages = {p.relative_to(index.parent / "validations").parts[0]
+             for p in index.parent.glob("validations/**/*.html")}
+    assert pages == {k.id for k in load_registry().kinds}  # a folder of pages per suite
+    assert "police__crimes" in index.read_text()
 
 
 def test_dbt_docs_are_generated_from_the_nights_warehouse(pipeline_run):
