@@ -9,13 +9,7 @@ with cube as (
 ),
 
 calendar as (
-    select areas.la_code, areas.la_name, cast(m.month as date) as month
-    from {{ ref('ref_areas') }} as areas
-    cross join (
-        select min(month) as first_month, max(month) as last_month
-        from {{ ref('int_fire__incidents_monthly') }} where incidents > 0
-    ) as span
-    cross join generate_series(span.first_month, span.last_month, interval 1 month) as m(month)
+    {{ fire_area_months(ref('int_fire__incidents_monthly'), 'areas.la_code, areas.la_name') }}
 ),
 
 ward_fires as (
