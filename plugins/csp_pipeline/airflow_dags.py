@@ -212,7 +212,8 @@ def build_housekeeping_dag() -> DAG:
         doc_md="""### Housekeeping: retention of partner extracts
 Deletes landed extracts that were loaded, and quarantined extracts with their reports, whose
 extract date is more than `CSP_RETENTION_DAYS` (default 90) before the run's night. Files never
-loaded are kept. Every deletion is logged in `meta.retention_log` (see docs/privacy.md).""",
+loaded are kept. Every deletion is logged in `meta.retention_log` (see docs/privacy.md). Great
+Expectations' stored validation results older than the same window are pruned too.""",
     )
     def housekeeping_dag():
         @task(pool=WRITER_POOL)
@@ -223,7 +224,20 @@ loaded are kept. Every deletion is logged in `meta.retention_log` (see docs/priv
             deleted = purge_expired(Settings.from_env(), night)
             return {"deleted_files": len(deleted)}  # a count: XComs carry no file names
 
+        @task
+        def prune_validation_results() -> dict:
+            """GE's stored results, kept as long as the extracts they describe (by when they
+            were validated); the warehouse keeps every result in meta.validation_results."""
+            from datetime import timezone
+
+            from csp_pipeline.gate import prune_validation_results as prune
+
+            settings = Settings.from_env()
+            cutoff = datetime.now(timezone.utc) - timedelta(days=settings.retention_days)
+            return {"pruned_results": prune(settings.data_dir / "gx", cutoff)}
+
         purge_expired_extracts()
+        prune_validation_results()
 
     return housekeeping_dag()
 

@@ -142,6 +142,18 @@ def _run(kind: Kind, scopes: tuple[str, ...], frame: pd.DataFrame, params: dict,
     return [r for vr in result.run_results.values() for r in vr.results]
 
 
+def prune_validation_results(gx_root: Path, before: datetime) -> int:
+    """Delete the GE validation results stored before `before`; returns how many. The warehouse
+    keeps every result in meta.validation_results; Data Docs drop the pages at the next build."""
+    if not (gx_root / "gx").exists():
+        return 0
+    store = _context(str(gx_root)).validation_results_store
+    expired = [k for k in store.list_keys() if k.run_id.run_time < before]
+    for key in expired:
+        store.remove_key(key)
+    return len(expired)
+
+
 def data_docs_index(gx_root: Path) -> Path:
     return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 

@@ -621,3 +621,18 @@ def test_data_docs_render_only_the_results_stored_since_the_run_began(tmp_path):
     assert not old.exists()  # another feed's report renders nothing of police's
     gate.build_data_docs(gx_root)  # a full build would have
     assert old.exists()
+
+
+def test_validation_results_older_than_the_cutoff_are_pruned_and_leave_the_docs(tmp_path):
+    settings = make_settings(tmp_path, tmp_path / "data")
+    gx_root = settings.data_dir / "gx"
+    path = write_extract(settings.landing_dir, POLICE, NIGHT, valid_rows(POLICE, GOOD_ROWS, NIGHT))
+    assert run(settings, path).status == "loaded"
+    index = gate.build_data_docs(gx_root)
+    assert list(index.parent.glob("validations/**/*.html"))
+    assert gate.prune_validation_results(gx_root, datetime.now(timezone.utc) - timedelta(days=1)) == 0
+    stored = len(gate._context(str(gx_root)).validation_results_store.list_keys())
+    assert stored and gate.prune_validation_results(gx_root, datetime.now(timezone.utc)) == stored
+    assert gate._context(str(gx_root)).validation_results_store.list_keys() == []
+    gate.build_data_docs(gx_root)
+    assert not list(index.parent.glob("validations/**/*.html"))  # their pages went with them
