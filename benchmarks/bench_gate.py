@@ -31,6 +31,7 @@ from pathlib import Path
 started = time.perf_counter()
 import duckdb
 from csp_pipeline import gate
+from csp_pipeline.landing import read_header
 from csp_pipeline.registry import load_registry
 imported = time.perf_counter()
 csv, db, gx_root, chunk = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
@@ -38,7 +39,7 @@ gate.CHUNK_ROWS = chunk
 kind = load_registry().kind("police", "crimes")
 with duckdb.connect(db) as con:
     t = time.perf_counter()
-    results = gate.audit(con, kind, csv, gate.read_header(csv), gate.GateParams("2024-05-31", 0),
+    results = gate.audit(con, kind, csv, read_header(csv), gate.GateParams("2024-05-31", 0),
                          {"path": str(csv)}, gx_root)
     audit = time.perf_counter() - t
 failed = [r.rule for r in results if not r.success]

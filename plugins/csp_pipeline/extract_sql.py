@@ -4,12 +4,13 @@ Every column is read as text so that one bad value becomes a reported rule failu
 not a load error. Typed columns are parsed strictly; a value that does not parse appears in the
 audit view's `<column> (unparsed)` column, which the type expectation requires to be empty.
 Direct identifiers are replaced in the same SELECT, so neither the audit nor the warehouse sees them.
+A partner variant's contract columns are its declared DuckDB expressions over the partner's columns.
 """
 
 from __future__ import annotations
 
 from csp_pipeline.pseudonymise import pii_sql
-from csp_pipeline.registry import Column, Kind
+from csp_pipeline.registry import Column, Kind, Variant
 
 UNPARSED = " (unparsed)"
 
@@ -35,41 +36,48 @@ def read_csv_sql(header: list[str]) -> str:
     )
 
 
-def _raw(col: Column, rename: dict[str, str]) -> str:
+def _raw(col: Column, kind: Kind, variant: Variant | None) -> str:
     """The raw text of a contract column, whatever the partner calls it; empty string is missing."""
+    if variant is not None:
+        expression = variant.columns.get(col.name)
+        return f"nullif(CAST(({expression}) AS VARCHAR), '')" if expression else "NULL::VARCHAR"
+    rename = kind.rename
     source = {contract: partner for partner, contract in rename.items()}.get(col.name, col.name)
     return f"nullif({q(source)}, '')"
 
 
-def typed_sql(col: Column, rename: dict[str, str]) -> str:
-    raw = _raw(col, rename)
+def typed_sql(col: Column, kind: Kind, variant: Variant | None = None) -> str:
+    raw = _raw(col, kind, variant)
     if col.pii:
         return pii_sql(col, raw)
     parser = _PARSERS.get(col.type)
     return parser.format(v=raw) if parser else raw
 
 
-def audit_sql(kind: Kind, header: list[str]) -> str:
+def audit_sql(kind: Kind, header: list[str], variant: Variant | None = None) -> str:
     """Rows as Great Expectations sees them: contract names, parsed values, PII already replaced."""
     select = ["row_number() OVER () AS _row_number"]
     for col in kind.stored_columns:
-        select.append(f"{typed_sql(col, kind.rename)} AS {q(col.name)}")
+        typed = typed_sql(col, kind, variant)
+        select.append(f"{typed} AS {q(col.name)}")
         if col.type in _PARSERS and not col.pii:
-            raw = _raw(col, kind.rename)
+            raw = _raw(col, kind, variant)
             select.append(
-                f"CASE WHEN {raw} IS NOT NULL AND {typed_sql(col, kind.rename)} IS NULL "
+                f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL "
                 f"THEN {raw} END AS {q(col.name + UNPARSED)}"
             )
     return f"SELECT {', '.join(select)} FROM {read_csv_sql(header)}"
 
 
-def promote_sql(kind: Kind, header: list[str]) -> str:
-    """INSERT of the file's rows into the raw table, with lineage; parameters $path, $hash, $date, $run."""
+def promote_sql(kind: Kind, header: list[str], variant: Variant | None = None) -> str:
+    """INSERT of the file's rows into the raw table, with lineage; parameters $path, $path_name,
+    $hash, $date, $stream, $run."""
     cols = [q(c.warehouse_name) for c in kind.stored_columns]
-    values = [typed_sql(c, kind.rename) for c in kind.stored_columns]
-    lineage = "$path_name, $hash, $date::DATE, row_number() OVER (), $run, current_timestamp"
+    values = [typed_sql(c, kind, variant) for c in kind.stored_columns]
+    lineage = ("$path_name, $hash, $date::DATE, row_number() OVER (), $stream, $run, "
+               "current_timestamp")
     return (
         f"INSERT INTO {kind.raw_table} ({', '.join(cols)}, _source_file, _content_hash, "
-        f"_extract_date, _row_number, _load_run_id, _loaded_at) "
+        f"_extract_date, _row_number, _stream, _load_run_id, _loaded_at) "
         f"SELECT {', '.join(values)}, {lineage} FROM {read_csv_sql(header)}"
     )

@@ -8,7 +8,6 @@ volume) run once on a frame of the key columns only.
 
 from __future__ import annotations
 
-import csv
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -24,7 +23,7 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)
 import great_expectations as gx  # noqa: E402  (after quietening its import-time logging)
 
 from csp_pipeline.extract_sql import UNPARSED, audit_sql, q, read_csv_sql  # noqa: E402
-from csp_pipeline.registry import Kind  # noqa: E402
+from csp_pipeline.registry import Kind, Variant  # noqa: E402
 from csp_pipeline.suites import load_suite  # noqa: E402
 
 CHUNK_ROWS = 100_000
@@ -266,14 +265,14 @@ def _suite_columns(kind: Kind) -> tuple[str, ...]:
     return tuple(cols)
 
 
-def scan_sql(kind: Kind, header: list[str]) -> str:
+def scan_sql(kind: Kind, header: list[str], variant: Variant | None = None) -> str:
     """The audit view, projected to the checked columns, in file order.
 
     DuckDB parses (and checks the UTF-8 of) only the CSV columns a query uses, so the scan also
     computes one flag over every header column: a bad byte anywhere is a rejected row.
     """
     source = f" FROM {read_csv_sql(header)}"
-    view = audit_sql(kind, header)
+    view = audit_sql(kind, header, variant)
     if not view.endswith(source):
         raise AssertionError("audit_sql no longer ends with read_csv_sql: update scan_sql")
     every_field = " AND ".join(f"{q(h)} IS NULL" for h in header) or "true"
@@ -282,9 +281,15 @@ def scan_sql(kind: Kind, header: list[str]) -> str:
     return f"SELECT {columns} FROM ({view})"
 
 
-def _header_columns(kind: Kind, header: list[str]) -> list[str]:
+def _header_columns(kind: Kind, header: list[str], variant: Variant | None = None) -> list[str]:
     """The file's column names in contract terms. When most declared columns are missing the
-    first row is probably data, not a header: its values are not passed on (nor stored by GE)."""
+    first row is probably data, not a header: its values are not passed on (nor stored by GE).
+    A variant's file has a contract column when it has every partner column its expression reads
+    (an unmapped contract column is present: it is declared missing)."""
+    if variant is not None:
+        have = set(header)
+        return [c for c in kind.column_names
+                if all(h in have for h in variant.reads(variant.columns.get(c, "")))]
     names = [kind.rename.get(h, h) for h in header]
     declared = set(kind.column_names)
     if len(declared - set(names)) * 2 > len(declared):
@@ -294,7 +299,8 @@ def _header_columns(kind: Kind, header: list[str]) -> list[str]:
 
 
 def audit(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, header: list[str],
-          params: GateParams, sql_params: dict, gx_root: Path) -> list[RuleResult]:
+          params: GateParams, sql_params: dict, gx_root: Path,
+          variant: Variant | None = None) -> list[RuleResult]:
     """Validate one extract; returns every rule's result (failed blocking ones stop promotion).
 
     One streaming DuckDB scan of the file: the row rules run chunk by chunk (CHUNK_ROWS) so
@@ -304,12 +310,12 @@ def audit(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, header: list[s
     """
     acc: dict[str, RuleResult] = {}
     ge_params = {"min_rows": params.min_rows, **_window(params.extract_date)}
-    columns = _header_columns(kind, header)
+    columns = _header_columns(kind, header, variant)
     _merge(acc, _run(kind, ("header",), pd.DataFrame(columns=columns), ge_params, gx_root), kind)
     if not next(iter(acc.values())).success:
         return list(acc.values())  # nothing else can be read reliably from a file of another shape
 
-    reader = con.execute(scan_sql(kind, header), sql_params)
+    reader = con.execute(scan_sql(kind, header, variant), sql_params)
     vectors = max(1, CHUNK_ROWS // 2048)
     first = reader.fetch_df_chunk(vectors)
     second = reader.fetch_df_chunk(vectors) if len(first) else first
@@ -339,12 +345,4 @@ def _chunks(reader: duckdb.DuckDBPyConnection, fetched: list[pd.DataFrame],
         yield chunk
 
 
-def read_header(path: Path) -> list[str]:
-    """The header row's column names (a UTF-8 byte-order mark is accepted)."""
-    with path.open("rb") as fh:
-        first = fh.readline()
-    text = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
-    return next(csv.reader([text]), [])
-
-
-__all__ = ["RuleResult", "GateParams", "audit", "read_header", "read_csv_sql", "scan_sql"]
+__all__ = ["RuleResult", "GateParams", "audit", "read_csv_sql", "scan_sql"]

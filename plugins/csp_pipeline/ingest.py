@@ -11,8 +11,8 @@ import duckdb
 
 from csp_pipeline import quarantine
 from csp_pipeline.extract_sql import promote_sql
-from csp_pipeline.gate import GateParams, RuleResult, audit, read_header
-from csp_pipeline.landing import Extract, fingerprint
+from csp_pipeline.gate import GateParams, RuleResult, audit
+from csp_pipeline.landing import Extract, fingerprint, read_header, utf8_copy
 from csp_pipeline.pseudonymise import hmac_pads
 from csp_pipeline.settings import Settings
 from csp_pipeline.warehouse import connect, ensure_schema
@@ -38,8 +38,8 @@ class Outcome:
         return self.__dict__.copy()
 
 
-def _sql_params(extract: Extract, key: bytes | None) -> dict:
-    params: dict = {"path": str(extract.path)}
+def _sql_params(extract: Extract, readable: Path, key: bytes | None) -> dict:
+    params: dict = {"path": str(readable)}
     if any(c.pii in ("pseudonym",) for c in extract.kind.columns):
         assert key is not None
         params["ipad"], params["opad"] = hmac_pads(key)
@@ -81,11 +81,11 @@ def _record_results(con, run_id: str, extract: Extract, digest: str, results: li
 def _record_delivery(con, extract: Extract, digest: str, rows: int, status: str,
                      reason: str | None, run_id: str) -> None:
     con.execute(
-        """INSERT INTO meta.deliveries (content_hash, feed, kind, extract_date, source_file, bytes,
-           rows, status, reason, run_id) VALUES (?,?,?,?,?,?,?,?,?,?)""",
-        [digest, extract.kind.feed, extract.kind.name, extract.extract_date, extract.path.name,
-         extract.path.stat().st_size if extract.path.exists() else None, rows, status, reason,
-         run_id],
+        """INSERT INTO meta.deliveries (content_hash, feed, kind, extract_date, stream, source_file,
+           bytes, rows, status, reason, run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
+        [digest, extract.kind.feed, extract.kind.name, extract.extract_date, extract.stream,
+         extract.path.name, extract.path.stat().st_size if extract.path.exists() else None, rows,
+         status, reason, run_id],
     )
 
 
@@ -104,16 +104,19 @@ def already_processed(con, extract: Extract, digest: str) -> str | None:
 
 def _promote(con: duckdb.DuckDBPyConnection, extract: Extract, header: list[str],
              sql_params: dict, digest: str, run_id: str) -> int:
-    """Replace the kind's rows for this extract date with the file's rows; returns the count."""
+    """Replace the kind's rows for this extract date and stream with the file's rows (a
+    supplementary delivery adds its rows instead); returns the count."""
     kind = extract.kind
-    con.execute(f"DELETE FROM {kind.raw_table} WHERE _extract_date = ?", [extract.extract_date])
-    con.execute(
-        """UPDATE meta.deliveries SET status = 'superseded'
-           WHERE feed = ? AND kind = ? AND extract_date = ? AND status = 'loaded'""",
-        [kind.feed, kind.name, extract.extract_date])
+    if not extract.supplementary:
+        con.execute(f"DELETE FROM {kind.raw_table} WHERE _extract_date = ? AND _stream = ?",
+                    [extract.extract_date, extract.stream])
+        con.execute(
+            """UPDATE meta.deliveries SET status = 'superseded' WHERE feed = ? AND kind = ?
+               AND extract_date = ? AND stream = ? AND status = 'loaded'""",
+            [kind.feed, kind.name, extract.extract_date, extract.stream])
     promote = dict(sql_params, path_name=extract.path.name, hash=digest,
-                   date=extract.extract_date, run=run_id)
-    con.execute(promote_sql(kind, header), promote)
+                   date=extract.extract_date, stream=extract.stream, run=run_id)
+    con.execute(promote_sql(kind, header, extract.variant), promote)
     return con.execute(f"SELECT count(*) FROM {kind.raw_table} WHERE _content_hash = ? "
                        "AND _extract_date = ?", [digest, extract.extract_date]).fetchone()[0]
 
@@ -132,19 +135,21 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
     base = Outcome(file=extract.label, feed=kind.feed, kind=kind.name,
                    extract_date=extract.extract_date, status="skipped")
     digest = fingerprint(extract.path)
-    with connect(settings.warehouse) as con:
+    with connect(settings.warehouse) as con, \
+            utf8_copy(extract, settings.data_dir / "work") as readable:
         ensure_schema(con)
         seen = already_processed(con, extract, digest)
         if seen:
             base.reason = f"identical bytes already {seen}"
             return base
-        header = read_header(extract.path)
+        header = read_header(readable)
         params = GateParams(extract.extract_date, _min_rows(con, extract,
                                                             settings.volume_drop_ratio))
-        sql_params = _sql_params(extract, key)
+        sql_params = _sql_params(extract, readable, key)
         gx_root = settings.data_dir / "gx"
         try:
-            results = audit(con, kind, extract.path, header, params, sql_params, gx_root)
+            results = audit(con, kind, readable, header, params, sql_params, gx_root,
+                            extract.variant)
         except duckdb.Error as exc:  # unreadable file: encoding, structure DuckDB cannot parse
             results = [RuleResult(expectation="csv_readable", rule="file is readable UTF-8 CSV",
                                   column=None, severity="blocking", success=False,

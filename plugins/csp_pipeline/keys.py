@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from csp_pipeline.extract_sql import read_csv_sql, typed_sql
-from csp_pipeline.gate import read_header
+from csp_pipeline.landing import read_header
 from csp_pipeline.landing import discover
 from csp_pipeline.pseudonymise import hmac_pads
 from csp_pipeline.registry import load_registry
@@ -75,10 +75,11 @@ def build_map(con: duckdb.DuckDBPyConnection, settings: Settings, old_key: bytes
             cols = [c for c in extract.kind.columns if c.pii == "pseudonym"]
             if not cols:
                 continue
-            header = read_header(extract.path)
+            header = read_header(extract.path, extract.encoding)
             pairs = " UNION ALL ".join(
-                f"SELECT {_with_pads(typed_sql(c, extract.kind.rename), 'old')} AS old, "
-                f"{_with_pads(typed_sql(c, extract.kind.rename), 'new')} AS new FROM src"
+                f"SELECT {_with_pads(typed_sql(c, extract.kind, extract.variant), 'old')} AS old, "
+                f"{_with_pads(typed_sql(c, extract.kind, extract.variant), 'new')} AS new "
+                "FROM src"
                 for c in cols)
             try:
                 con.execute(f"INSERT INTO key_map_rows WITH src AS ("

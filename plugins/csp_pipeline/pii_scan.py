@@ -31,6 +31,7 @@ from typing import Iterable, Iterator
 
 import duckdb
 
+from csp_pipeline.landing import match
 from csp_pipeline.registry import load_registry
 from csp_pipeline.settings import DBT_PROJECT_DIR, Settings
 
@@ -256,7 +257,7 @@ def _files(settings: Settings, extra_paths: Iterable[Path]) -> list[Path]:
     roots = [settings.data_dir, settings.airflow_home, settings.published_dir,
              settings.warehouse, wal, *map(Path, extra_paths)]
     landing = settings.landing_dir.resolve()
-    quarantined = re.compile(r"^[a-z_]+_\d{8}\.csv$")  # the partner's own file, not our output
+    registry = load_registry()
     seen: dict[Path, None] = {}
     for root in roots:
         items = [root] if root.is_file() else sorted(root.rglob("*")) if root.is_dir() else []
@@ -264,7 +265,8 @@ def _files(settings: Settings, extra_paths: Iterable[Path]) -> list[Path]:
             rp = p.resolve()
             if not p.is_file() or rp in seen or rp.is_relative_to(landing):
                 continue
-            if rp.is_relative_to(settings.quarantine_dir.resolve()) and quarantined.match(p.name):
+            if (rp.is_relative_to(settings.quarantine_dir.resolve())
+                    and match(registry, p.parent.name, p)):  # the partner's own rows, kept
                 continue
             seen[rp] = None
     return list(seen)

@@ -48,6 +48,6 @@ def move(settings: Settings, extract: Extract, digest: str, run_id: str,
     }
     target.with_suffix(".report.json").write_text(json.dumps(doc, indent=2) + "\n")
     target.with_suffix(".report.md").write_text(report_text(extract.label, results))
-    from csp_pipeline.retention import secure_tree
+    from csp_pipeline.landing import secure_tree
 
     secure_tree(folder)  # the file and its reports: readable by the pipeline's user only

@@ -1,16 +1,50 @@
-"""The feed registry: typed view of feeds.yml, the single declaration every stage follows."""
+"""The feed registry: typed view of feeds.yml, the single declaration every stage follows.
+
+A deployment folder (`CSP_CONFIG_DIR`) may add a `feeds.yml` of its own: partner variants of the
+bundled kinds (a partner's own export mapped onto the contract columns) and the feeds it expects.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 import yaml
 
 REGISTRY_FILE = Path(__file__).with_name("feeds.yml")
-FILE_NAME = re.compile(r"^(?P<kind>[a-z_]+)_(?P<date>\d{8})\.csv$")
+CONFIG_FILE = "feeds.yml"  # inside the deployment folder named by CSP_CONFIG_DIR
+
+# File-name templates: literal text and these fields. The extract date comes from {date}, or from
+# {year} with {month} or {month_name} (then it is the month's last day); {stream} names what a
+# re-issued file replaces (default: the kind, or the variant).
+FILE_FIELDS = {
+    "date": r"(?P<date>\d{8})",
+    "year": r"(?P<year>\d{4})",
+    "month": r"(?P<month>\d{2})",
+    "month_name": r"(?P<month>[A-Za-z]+)",
+    "stream": r"(?P<stream>[A-Za-z0-9][A-Za-z0-9_-]*?)",
+    "kind": None,  # replaced by the kind's name before use
+}
+DEFAULT_FILES = "{kind}_{date}.csv"
+
+
+@cache
+def file_pattern(template: str) -> re.Pattern:
+    """The regular expression that a file-name template stands for."""
+    parts = re.split(r"\{([a-z_]+)\}", template)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(re.escape(part))
+        elif FILE_FIELDS.get(part):
+            out.append(FILE_FIELDS[part])
+        else:
+            raise ValueError(f"file-name template {template!r}: unknown field {{{part}}}")
+    return re.compile("^" + "".join(out) + "$")
 
 # Lineage columns every raw table carries, in order.
 LINEAGE_COLUMNS = {
@@ -18,6 +52,7 @@ LINEAGE_COLUMNS = {
     "_content_hash": "VARCHAR",
     "_extract_date": "DATE",
     "_row_number": "BIGINT",
+    "_stream": "VARCHAR",  # the delivery stream a re-issued file replaces (landing.Extract.stream)
     "_load_run_id": "VARCHAR",
     "_loaded_at": "TIMESTAMP",
 }
@@ -74,6 +109,24 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """A partner's own layout of a kind: its file names, encoding, header, and each contract column
+    as a DuckDB expression over the partner's (double-quoted) columns. Contract columns it does not
+    map are missing (NULL)."""
+
+    name: str
+    files: str
+    header: tuple[str, ...]
+    columns: dict[str, str]
+    encoding: str = "utf-8"
+    partner: str | None = None
+
+    def reads(self, expression: str) -> list[str]:
+        """The partner columns an expression reads (those of the header it names)."""
+        return [h for h in self.header if '"' + h.replace('"', '""') + '"' in expression]
+
+
+@dataclass(frozen=True)
 class Kind:
     feed: str
     name: str
@@ -83,6 +136,9 @@ class Kind:
     date_column: str | None = None
     rules: tuple[Rule, ...] = ()
     rename: dict[str, str] = field(default_factory=dict)
+    files: str = DEFAULT_FILES  # file-name template (FILE_FIELDS)
+    encoding: str = "utf-8"
+    variants: tuple[Variant, ...] = ()
 
     @property
     def id(self) -> str:
@@ -108,14 +164,23 @@ class Kind:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
-    def file_name(self, extract_date: str) -> str:
-        return f"{self.name}_{extract_date.replace('-', '')}.csv"
+    @property
+    def file_pattern(self) -> re.Pattern:
+        return file_pattern(self.files.replace("{kind}", self.name))
+
+    def file_name(self, extract_date: str, stream: str | None = None) -> str:
+        """The landed name of this kind's extract for a date (and stream)."""
+        d = date.fromisoformat(extract_date)
+        return self.files.replace("{kind}", self.name).format(
+            date=f"{d:%Y%m%d}", year=f"{d:%Y}", month=f"{d:%m}", month_name=f"{d:%B}".lower(),
+            stream=stream or self.name)
 
 
 @dataclass(frozen=True)
 class Registry:
     kinds: tuple[Kind, ...]
     code_lists: dict[str, tuple[str, ...]]
+    expected_feeds: tuple[str, ...] = ()  # onboarded feeds (default: every declared feed)
 
     @property
     def feeds(self) -> list[str]:
@@ -129,18 +194,6 @@ class Registry:
             if k.feed == feed and k.name == name:
                 return k
         raise KeyError(f"no kind {name!r} declared for feed {feed!r}")
-
-    def kind_for_file(self, feed: str, path: Path) -> tuple[Kind, str] | None:
-        """(kind, ISO extract date) for a landed file name, or None if it is not a declared kind."""
-        m = FILE_NAME.match(path.name)
-        if not m:
-            return None
-        try:
-            kind = self.kind(feed, m["kind"])
-        except KeyError:
-            return None
-        d = m["date"]
-        return kind, f"{d[:4]}-{d[4:6]}-{d[6:]}"
 
 
 def parse_registry(doc: dict) -> Registry:
@@ -177,15 +230,89 @@ def parse_registry(doc: dict) -> Registry:
                     date_column=kd.get("date_column"),
                     rules=rules,
                     rename=dict(kd.get("rename") or {}),
+                    files=_pattern(kd.get("files", DEFAULT_FILES), f"{feed}.{kind_name}"),
+                    encoding=_encoding(kd.get("encoding", "utf-8"), f"{feed}.{kind_name}"),
+                    variants=_variants(kd.get("variants") or {}, names, f"{feed}.{kind_name}"),
                 )
             )
-    return Registry(kinds=tuple(kinds), code_lists=code_lists)
+    feeds = tuple(dict.fromkeys(k.feed for k in kinds))
+    expected = tuple(doc.get("expected_feeds") or feeds)
+    unknown = set(expected) - set(feeds)
+    if unknown:
+        raise ValueError(f"expected_feeds names undeclared feeds: {sorted(unknown)}")
+    return Registry(kinds=tuple(kinds), code_lists=code_lists, expected_feeds=expected)
 
 
-def load_registry(path: Path | None = None) -> Registry:
-    return _load_cached(str(path or REGISTRY_FILE))
+def _pattern(template: str, where: str) -> str:
+    try:
+        groups = file_pattern(template.replace("{kind}", "kind")).groupindex
+    except (ValueError, re.error) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    if "date" not in groups and not {"year", "month"} <= set(groups):
+        raise ValueError(f"{where}: file-name template {template!r} needs {{date}}, or {{year}} "
+                         "with {month} or {month_name}")
+    return template
+
+
+def _encoding(name: str, where: str) -> str:
+    import codecs
+
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise ValueError(f"{where}: unknown encoding {name!r}") from None
+
+
+def _variants(doc: dict, contract: set[str], where: str) -> tuple[Variant, ...]:
+    variants = []
+    for name, vd in doc.items():
+        here = f"{where} variant {name}"
+        unknown = set(vd.get("columns") or {}) - contract
+        if unknown:
+            raise ValueError(f"{here}: maps undeclared contract columns {sorted(unknown)}")
+        if not vd.get("files"):
+            raise ValueError(f"{here}: needs a `files` pattern")
+        variants.append(Variant(
+            name=name, files=_pattern(vd["files"], here), header=tuple(vd.get("header") or ()),
+            columns={c: str(e) for c, e in (vd.get("columns") or {}).items()},
+            encoding=_encoding(vd.get("encoding", "utf-8"), here), partner=vd.get("partner")))
+    return tuple(variants)
+
+
+def merge_config(bundled: dict, deployment: dict) -> dict:
+    """The bundled declarations plus a deployment's: its variants are added to the bundled kinds
+    (a variant of the same name replaces the bundled one) and `expected_feeds` is taken from it."""
+    doc = {**bundled, "feeds": {f: {**fd, "kinds": {k: dict(kd) for k, kd in fd["kinds"].items()}}
+                                for f, fd in bundled["feeds"].items()}}
+    for feed, fd in (deployment.get("feeds") or {}).items():
+        for kind, kd in (fd.get("kinds") or {}).items():
+            if feed not in doc["feeds"] or kind not in doc["feeds"][feed]["kinds"]:
+                raise ValueError(f"{CONFIG_FILE} of the deployment: {feed}.{kind} is not a "
+                                 "declared kind (a deployment adds variants of declared kinds)")
+            extra = set(kd) - {"variants"}
+            if extra:
+                raise ValueError(f"{CONFIG_FILE} of the deployment: {feed}.{kind} may only add "
+                                 f"`variants`, not {sorted(extra)}")
+            target = doc["feeds"][feed]["kinds"][kind]
+            target["variants"] = {**(target.get("variants") or {}), **kd["variants"]}
+    if deployment.get("expected_feeds"):
+        doc["expected_feeds"] = deployment["expected_feeds"]
+    return doc
+
+
+def load_registry(path: Path | None = None, config_dir: Path | None = None) -> Registry:
+    """The bundled registry (or `path`), plus the deployment's `feeds.yml` in `config_dir`
+    (default: the folder named by CSP_CONFIG_DIR)."""
+    if config_dir is None and os.environ.get("CSP_CONFIG_DIR"):
+        config_dir = Path(os.environ["CSP_CONFIG_DIR"])
+    config = config_dir / CONFIG_FILE if config_dir else None
+    return _load_cached(str(path or REGISTRY_FILE),
+                        str(config) if config and config.exists() else "")
 
 
 @cache
-def _load_cached(path: str) -> Registry:
-    return parse_registry(yaml.safe_load(Path(path).read_text()))
+def _load_cached(path: str, config: str) -> Registry:
+    doc = yaml.safe_load(Path(path).read_text())
+    if config:
+        doc = merge_config(doc, yaml.safe_load(Path(config).read_text()) or {})
+    return parse_registry(doc)

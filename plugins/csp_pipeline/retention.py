@@ -12,44 +12,18 @@ stay: they still have to be processed (or released from quarantine).
 from __future__ import annotations
 
 import logging
-import os
-import re
-import stat
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from csp_pipeline.landing import fingerprint
+from csp_pipeline.landing import fingerprint, match, secure_tree  # noqa: F401 (re-exported)
 from csp_pipeline.registry import load_registry
 from csp_pipeline.settings import Settings
 from csp_pipeline.warehouse import connect, ensure_schema
 
 log = logging.getLogger(__name__)
 
-DIR_MODE, FILE_MODE = 0o700, 0o600
-# <kind>_<YYYYMMDD>.csv and, in quarantine, its .report.json / .report.md beside it
-EXTRACT_FILE = re.compile(r"^(?P<kind>[a-z_]+)_(?P<date>\d{8})(?P<suffix>\.[A-Za-z.]+)$")
-
-
-def secure_tree(path: Path) -> None:
-    """Make a folder (recursively) or a file readable and writable by its owner only.
-
-    Symbolic links are neither followed nor changed. A file the pipeline's user does not own
-    (a partner's upload account) cannot be changed: that is logged, not fatal.
-    """
-    if not path.exists() or path.is_symlink():
-        return
-    items = [path] + (sorted(path.rglob("*")) if path.is_dir() else [])
-    for item in items:
-        if item.is_symlink():
-            continue
-        mode = DIR_MODE if item.is_dir() else FILE_MODE
-        try:
-            if stat.S_IMODE(item.stat().st_mode) != mode:
-                os.chmod(item, mode)
-        except PermissionError:
-            log.warning("cannot restrict %s to its owner (owned by uid %s)", item,
-                        item.stat().st_uid)
+REPORT_SUFFIXES = (".report.json", ".report.md")  # beside a quarantined file
 
 
 @dataclass(frozen=True)
@@ -62,14 +36,13 @@ class ExpiredFile:
     content_hash: str | None
 
 
-def _extract_date(name: str) -> tuple[str, date] | None:
-    m = EXTRACT_FILE.match(name)
-    if not m:
-        return None
-    try:
-        return m["kind"], datetime.strptime(m["date"], "%Y%m%d").date()
-    except ValueError:
-        return None
+def _quarantined(registry, feed: str, path: Path):
+    """The extract a quarantined file (or one of its reports) belongs to, or None."""
+    name = path.name
+    for suffix in REPORT_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)] + ".csv"
+    return match(registry, feed, path.with_name(name))
 
 
 def expired_files(settings: Settings, today: date, days: int, con) -> list[ExpiredFile]:
@@ -80,21 +53,22 @@ def expired_files(settings: Settings, today: date, days: int, con) -> list[Expir
     found: list[ExpiredFile] = []
     for feed in registry.feeds:
         for path in sorted((settings.landing_dir / feed).glob("*.csv")):
-            match = registry.kind_for_file(feed, path)
-            if match is None or date.fromisoformat(match[1]) >= cutoff:
+            extract = match(registry, feed, path)
+            if extract is None or date.fromisoformat(extract.extract_date) >= cutoff:
                 continue
             digest = fingerprint(path)
             loaded = con.execute(
                 """SELECT count(*) FROM meta.deliveries WHERE feed = ? AND kind = ?
                    AND extract_date = ? AND content_hash = ? AND status IN ('loaded', 'superseded')""",
-                [feed, match[0].name, match[1], digest]).fetchone()[0]
+                [feed, extract.kind.name, extract.extract_date, digest]).fetchone()[0]
             if loaded:
-                found.append(ExpiredFile(path, feed, match[0].name, date.fromisoformat(match[1]),
-                                         "loaded", digest))
+                found.append(ExpiredFile(path, feed, extract.kind.name,
+                                         date.fromisoformat(extract.extract_date), "loaded", digest))
         for path in sorted((settings.quarantine_dir / feed).glob("*")):
-            parsed = _extract_date(path.name)
-            if path.is_file() and parsed and parsed[1] < cutoff:
-                found.append(ExpiredFile(path, feed, parsed[0], parsed[1], "quarantined",
+            extract = _quarantined(registry, feed, path)
+            if path.is_file() and extract and date.fromisoformat(extract.extract_date) < cutoff:
+                found.append(ExpiredFile(path, feed, extract.kind.name,
+                                         date.fromisoformat(extract.extract_date), "quarantined",
                                          fingerprint(path) if path.suffix == ".csv" else None))
     return found
 

@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS meta.deliveries (
     feed VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,
     extract_date DATE NOT NULL,
+    stream VARCHAR,                   -- landing.Extract.stream: what a re-issued file replaces
     source_file VARCHAR NOT NULL,
     bytes BIGINT,
     rows BIGINT,
@@ -88,7 +89,10 @@ def raw_table_ddl(kind: Kind) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create meta tables and one raw table per declared kind (idempotent)."""
+    """Create meta tables and one raw table per declared kind (idempotent); a warehouse made
+    before a column was added gains it."""
     con.execute(META_DDL)
+    con.execute("ALTER TABLE meta.deliveries ADD COLUMN IF NOT EXISTS stream VARCHAR")
     for kind in load_registry().kinds:
         con.execute(raw_table_ddl(kind))
+        con.execute(f"ALTER TABLE {kind.raw_table} ADD COLUMN IF NOT EXISTS _stream VARCHAR")

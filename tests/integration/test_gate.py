@@ -19,7 +19,7 @@ import pytest
 from csp_pipeline import gate, ingest
 from csp_pipeline.cli import main as csp
 from csp_pipeline.ingest import Outcome, process
-from csp_pipeline.landing import Extract
+from csp_pipeline.landing import match
 from csp_pipeline.registry import Column, Kind, Rule, load_registry
 from csp_pipeline.settings import Settings
 from tests.support.rows import Row, csv_bytes, repair, valid_rows, write_extract
@@ -66,6 +66,8 @@ class Defect:
 
 
 def _after(col: Column, d: date) -> str:
+    if col.type == "MONTH":
+        return f"{d:%Y-%m}"
     return f"{d.isoformat()}T00:30:00" if col.type == "TIMESTAMP" else d.isoformat()
 
 
@@ -181,9 +183,9 @@ def settings(tmp_path, shared_data_dir) -> Settings:
 
 
 def run(settings: Settings, path: Path, run_id: str = "test-run") -> Outcome:
-    match = REGISTRY.kind_for_file(path.parent.name, path)
-    assert match, path
-    return process(settings, Extract(path=path, kind=match[0], extract_date=match[1]), run_id, KEY)
+    extract = match(REGISTRY, path.parent.name, path)
+    assert extract, path
+    return process(settings, extract, run_id, KEY)
 
 
 def sql(settings: Settings, query: str, params: list | None = None) -> list[tuple]:
@@ -234,6 +236,16 @@ def test_a_valid_file_passes_every_check_and_loads(settings, kind_id):
     assert not {v for v in pii_values(kind, rows) if v in stored}, "raw identifier promoted"
 
 
+def deliveries_around(kind: Kind, night: date) -> tuple[date, date, date]:
+    """The extract dates of the deliveries before and after `night`: the nights either side, or
+    the months' last days for a kind delivered monthly (its files are named by month)."""
+    if kind.file_name(night.isoformat()) != kind.file_name((night - timedelta(days=1)).isoformat()):
+        return night - timedelta(days=1), night, night + timedelta(days=1)
+    first = night.replace(day=1)
+    after = (night + timedelta(days=32)).replace(day=1)
+    return first - timedelta(days=1), night, (after + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
 @pytest.fixture(scope="module")
 def defect_run(tmp_path_factory, shared_data_dir):
     """Per kind, once: a good delivery, then the file with every defect, then a good one."""
@@ -243,7 +255,7 @@ def defect_run(tmp_path_factory, shared_data_dir):
         if kind.id not in done:
             root = tmp_path_factory.mktemp(f"defects-{kind.id}")
             s = make_settings(root, shared_data_dir)
-            before, bad_day, after = NIGHT - timedelta(days=1), NIGHT, NIGHT + timedelta(days=1)
+            before, bad_day, after = deliveries_around(kind, NIGHT)
             earlier = run(s, write_extract(s.landing_dir, kind, before,
                                            valid_rows(kind, GOOD_ROWS, before)))
             rows, where = defect_file_rows(kind)
@@ -535,9 +547,9 @@ def test_a_crash_half_way_through_promote_rolls_back_and_a_rerun_loads_once(sett
     path.write_bytes(csv_bytes(POLICE.column_names, valid_rows(POLICE, 8, NIGHT, start=50)))
     real_promote_sql = ingest.promote_sql
 
-    def crashing_promote_sql(kind: Kind, header: list[str]) -> str:
+    def crashing_promote_sql(kind: Kind, header: list[str], variant=None) -> str:
         # Fails on the 4th inserted row: after the DELETE of the earlier delivery, mid-INSERT.
-        return real_promote_sql(kind, header).replace(
+        return real_promote_sql(kind, header, variant).replace(
             "current_timestamp FROM", "CASE WHEN row_number() OVER () > 3 THEN "
             "error('simulated crash')::TIMESTAMP ELSE current_timestamp END FROM")
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from csp_pipeline.landing import match
 from csp_pipeline.registry import REGISTRY_FILE, load_registry, parse_registry, snake
 
 CONTRACT_KINDS = {
-    "police": {"crimes"}, "fire": {"incidents"},
+    "police": {"crimes", "street"}, "fire": {"incidents"},
     "education": {"attendance", "exclusions", "neet"},
     "substance_misuse": {"treatment_episodes"},
     "youth_justice": {"children", "offences", "outcomes", "victims", "board_attendance"},
@@ -40,10 +41,50 @@ def test_pii_columns_are_renamed_to_what_they_hold_and_names_dropped():
 
 def test_file_names_map_to_kinds_and_dates():
     reg = load_registry()
-    kind, day = reg.kind_for_file("fire", Path("incidents_20240531.csv"))
-    assert (kind.id, day) == ("fire__incidents", "2024-05-31")
-    assert reg.kind_for_file("fire", Path("incidents_2024.csv")) is None
-    assert reg.kind_for_file("fire", Path("crimes_20240531.csv")) is None
+    e = match(reg, "fire", Path("incidents_20240531.csv"))
+    assert (e.kind.id, e.extract_date, e.stream, e.supplementary) == (
+        "fire__incidents", "2024-05-31", "incidents", False)
+    assert match(reg, "fire", Path("incidents_2024.csv")) is None
+    assert match(reg, "fire", Path("incidents_20240231.csv")) is None  # no such day
+    assert match(reg, "fire", Path("crimes_20240531.csv")) is None
+
+
+def test_police_uk_downloads_are_a_kind_dated_by_their_month():
+    reg = load_registry()
+    e = match(reg, "police", Path("2024-02-city-of-london-street.csv"))
+    assert (e.kind.id, e.extract_date, e.stream) == ("police__street", "2024-02-29",
+                                                     "city-of-london")
+    other = match(reg, "police", Path("2024-02-south-yorkshire-street.csv"))
+    assert other.stream == "south-yorkshire"  # another force's month replaces nothing of this one
+    assert match(reg, "police", Path("2024-13-city-of-london-street.csv")) is None
+
+
+def test_released_rejects_are_a_supplementary_delivery_of_the_same_file():
+    e = match(load_registry(), "police", Path("crimes_20240531.rejects.csv"))
+    assert (e.kind.name, e.extract_date, e.stream, e.supplementary) == (
+        "crimes", "2024-05-31", "crimes", True)
+
+
+def test_a_deployment_adds_partner_variants_and_expected_feeds(tmp_path):
+    (tmp_path / "feeds.yml").write_text(yaml.safe_dump({
+        "expected_feeds": ["fire"],
+        "feeds": {"fire": {"kinds": {"incidents": {"variants": {"avon": {
+            "files": "afrs_attended_incidents_{month_name}_{year}.csv",
+            "encoding": "windows-1252", "header": ["Incident Number"],
+            "columns": {"INCIDENT_ID": '"Incident Number"'}}}}}}}}))
+    reg = load_registry(config_dir=tmp_path)
+    assert reg.expected_feeds == ("fire",)
+    e = match(reg, "fire", Path("afrs_attended_incidents_july_2014.csv"))
+    assert (e.extract_date, e.stream, e.variant.name, e.encoding) == (
+        "2014-07-31", "avon", "avon", "cp1252")
+    assert load_registry().expected_feeds == tuple(load_registry().feeds)  # bundled: all
+
+
+def test_a_deployment_may_not_redeclare_a_kind(tmp_path):
+    (tmp_path / "feeds.yml").write_text(yaml.safe_dump(
+        {"feeds": {"fire": {"kinds": {"incidents": {"key": ["FRS_NAME"]}}}}}))
+    with pytest.raises(ValueError, match="may only add `variants`"):
+        load_registry(config_dir=tmp_path)
 
 
 def test_snake_case():

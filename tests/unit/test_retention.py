@@ -15,7 +15,8 @@ from csp_pipeline import quarantine
 from csp_pipeline.gate import RuleResult
 from csp_pipeline.landing import discover, fingerprint
 from csp_pipeline.registry import load_registry
-from csp_pipeline.retention import purge_expired, secure_tree
+from csp_pipeline.landing import secure_tree
+from csp_pipeline.retention import purge_expired
 from csp_pipeline.settings import ConfigurationError
 from csp_pipeline.settings import Settings
 from csp_pipeline.warehouse import connect, ensure_schema
