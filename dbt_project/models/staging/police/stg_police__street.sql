@@ -16,7 +16,8 @@ with downloads as (
 )
 
 select
-    downloads._source_file || ':' || downloads._row_number as street_record_id,
+    downloads._stream || '/' || strftime(downloads._extract_date, '%Y-%m-%d') || '/'
+        || left(downloads._content_hash, 12) || '/' || downloads._row_number as street_record_id,
     downloads.crime_id,
     downloads.month,
     downloads.crime_type,
