@@ -90,7 +90,7 @@ def test_a_quarantined_file_posts_file_feed_and_reason(webhook, tmp_path: Path):
     rows = valid_rows(kind, 5, night)
     rows[3]["ETHNICITY"] = "Martian"
     path = write_extract(settings.landing_dir, kind, night, rows)
-    outcome = process(settings, Extract(path, kind, night.isoformat()), "n1", b"k")
+    outcome = process(settings, Extract(path, kind, night.isoformat(), stream=kind.name), "n1", b"k")
     assert outcome.status == "quarantined"
     alerts.notify_quarantine(settings, outcome.as_dict())
     [(_, payload)] = webhook.received

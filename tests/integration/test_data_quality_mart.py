@@ -27,7 +27,7 @@ D1, D2, D3 = date(2024, 5, 29), date(2024, 5, 30), date(2024, 5, 31)
 
 def deliver(settings: Settings, kind: Kind, day: date, rows: list[Row], run_id: str) -> str:
     path = write_extract(settings.landing_dir, kind, day, rows)
-    return process(settings, Extract(path, kind, day.isoformat()), run_id, b"k").status
+    return process(settings, Extract(path, kind, day.isoformat(), stream=kind.name), run_id, b"k").status
 
 
 def broken(kind: Kind, day: date, column: str) -> list[Row]:
