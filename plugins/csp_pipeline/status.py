@@ -38,6 +38,25 @@ def check_health(settings: Settings) -> list[tuple]:
             GROUP BY ALL ORDER BY feed, kind""").fetchall()
 
 
+def police_attribution(settings: Settings, months: int = 12) -> list[tuple]:
+    """Per police force and month (the latest `months`): the source the month rests on and where
+    its counted records went (marts.dq_police_attribution; empty before the first build)."""
+    if not settings.warehouse.exists():
+        return []
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        built = con.execute("""SELECT count(*) FROM information_schema.tables
+                               WHERE table_schema = 'marts'
+                               AND table_name = 'dq_police_attribution'""").fetchone()[0]
+        if not built:
+            return []
+        return con.execute("""
+            SELECT force, month, counted_source, counted_records, in_areas, outside_areas,
+                   unlocated, not_counted
+            FROM marts.dq_police_attribution
+            WHERE month > (SELECT max(month) FROM marts.dq_police_attribution) - ? * INTERVAL 1 MONTH
+            ORDER BY force, month""", [months]).fetchall()
+
+
 def render(settings: Settings) -> str:
     lines = ["Feeds (per kind):",
              f"  {'feed/kind':42} {'files':>6} {'rows':>10} {'latest':>11} {'quarant.':>8} "
@@ -50,6 +69,14 @@ def render(settings: Settings) -> str:
         lines += ["", "Data-quality checks, last 30 days of extracts:",
                   f"  {'feed/kind':42} {'checks':>7} {'blocking':>9} {'warnings':>9}"]
         lines += [f"  {f + '/' + k:42} {c:>7} {b:>9} {w:>9}" for f, k, c, b, w in health]
+    police = police_attribution(settings)
+    if police:
+        lines += ["", "Police records per force and month, last 12 months (the partner extract wins "
+                      "a month it covers; unlocated = police.uk 'No Location'):",
+                  f"  {'force':28} {'month':7} {'counted source':15} {'counted':>8} {'in areas':>8} "
+                  f"{'outside':>8} {'unlocated':>9} {'not counted':>11}"]
+        lines += [f"  {f:28} {m:%Y-%m} {src:15} {n:>8,} {a:>8,} {o:>8,} {u:>9,} {x:>11,}"
+                  for f, m, src, n, a, o, u, x in police]
     manifest = settings.published_dir / "current" / "manifest.json"
     if manifest.exists():
         doc = json.loads(manifest.read_text())

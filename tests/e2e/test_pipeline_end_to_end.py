@@ -137,6 +137,9 @@ def test_status_reports_loaded_quarantined_and_published(pipeline_run):
     assert out.returncode == 0, out.stderr
     assert "fire/incidents" in out.stdout and "Published:" in out.stdout
     assert f"{NIGHT}" in out.stdout
+    # the partner's crimes extract is the source of every Cleveland Police month
+    police = [line for line in out.stdout.splitlines() if line.startswith("  Cleveland Police ")]
+    assert police and all("partner extract" in line for line in police)
 
 
 def test_no_direct_identifier_passes_the_boundary(pipeline_run, tmp_path):
