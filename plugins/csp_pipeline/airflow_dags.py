@@ -79,16 +79,15 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
             from pathlib import Path
 
             from csp_pipeline.ingest import process as run_gate
-            from csp_pipeline.landing import Extract
+            from csp_pipeline.landing import match
 
             settings, run_id = Settings.from_env(), get_current_context()["run_id"]
             outcomes, errors = [], []
             for path in paths:
                 try:
-                    match = load_registry().kind_for_file(feed, Path(path))
-                    if match is None:
+                    extract = match(load_registry(), feed, Path(path))
+                    if extract is None:
                         raise ValueError(f"{path} is not a declared {feed} extract")
-                    extract = Extract(path=Path(path), kind=match[0], extract_date=match[1])
                     outcome = run_gate(settings, extract, run_id, settings.pseudonym_key())
                 except Exception as exc:  # raised below, after the rest of the batch
                     log.exception("%s failed", Path(path).name)
@@ -109,7 +108,8 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
             summary = {"feed": feed, "files": len(outcomes),
                        "loaded": sum(o["status"] == "loaded" for o in outcomes),
                        "quarantined": sum(o["status"] == "quarantined" for o in outcomes),
-                       "rows": sum(o["rows"] for o in outcomes)}
+                       "rows": sum(o["rows"] for o in outcomes),
+                       "rows_rejected": sum(o["rows_rejected"] for o in outcomes)}
             from csp_pipeline.gate import build_data_docs
 
             dag_run = get_current_context()["dag_run"]

@@ -256,7 +256,8 @@ def _files(settings: Settings, extra_paths: Iterable[Path]) -> list[Path]:
     roots = [settings.data_dir, settings.airflow_home, settings.published_dir,
              settings.warehouse, wal, *map(Path, extra_paths)]
     landing = settings.landing_dir.resolve()
-    quarantined = re.compile(r"^[a-z_]+_\d{8}\.csv$")  # the partner's own file, not our output
+    # the partner's own file (or its rejected rows as delivered), not our output
+    quarantined = re.compile(r"^[a-z_]+_\d{8}(\.rejects)?\.csv$")
     seen: dict[Path, None] = {}
     for root in roots:
         items = [root] if root.is_file() else sorted(root.rglob("*")) if root.is_dir() else []

@@ -22,6 +22,10 @@ LINEAGE_COLUMNS = {
     "_loaded_at": "TIMESTAMP",
 }
 PII_TREATMENTS = {"pseudonym", "birth_date", "postcode", "drop"}
+# What a failed rule does: quarantine the file, reject the failing rows (the rest loads), or warn.
+SEVERITIES = {"blocking", "reject", "warning"}
+REJECT_TOLERANCE = 0.05  # default share of a file's rows a reject rule may reject (kind-level)
+REJECTS_SUFFIX = ".rejects.csv"  # a released rejects file: <original stem>.rejects.csv
 TYPES = {"VARCHAR", "INTEGER", "DOUBLE", "DATE", "TIMESTAMP", "MONTH"}
 
 
@@ -42,6 +46,7 @@ class Column:
     pii: str | None = None
     normalise: str = "none"
     severity: str = "blocking"
+    tolerance: float | None = None  # reject rules: share of rows; else the kind's reject_tolerance
 
     @property
     def warehouse_name(self) -> str:
@@ -71,6 +76,7 @@ class Rule:
     op: str
     b: str
     severity: str = "blocking"
+    tolerance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class Kind:
     date_column: str | None = None
     rules: tuple[Rule, ...] = ()
     rename: dict[str, str] = field(default_factory=dict)
+    reject_tolerance: float = REJECT_TOLERANCE
 
     @property
     def id(self) -> str:
@@ -111,6 +118,12 @@ class Kind:
     def file_name(self, extract_date: str) -> str:
         return f"{self.name}_{extract_date.replace('-', '')}.csv"
 
+    def tolerance(self, declared: Column | Rule) -> float | None:
+        """The share of the file's rows a reject rule may reject (None: not a reject rule)."""
+        if declared.severity != "reject":
+            return None
+        return self.reject_tolerance if declared.tolerance is None else declared.tolerance
+
 
 @dataclass(frozen=True)
 class Registry:
@@ -131,8 +144,12 @@ class Registry:
         raise KeyError(f"no kind {name!r} declared for feed {feed!r}")
 
     def kind_for_file(self, feed: str, path: Path) -> tuple[Kind, str] | None:
-        """(kind, ISO extract date) for a landed file name, or None if it is not a declared kind."""
-        m = FILE_NAME.match(path.name)
+        """(kind, ISO extract date) for a landed file name, or None if it is not a declared kind.
+        A released rejects file (<stem>.rejects.csv) is of its original's kind and date."""
+        name = path.name
+        if name.endswith(REJECTS_SUFFIX):
+            name = name.removesuffix(REJECTS_SUFFIX) + ".csv"
+        m = FILE_NAME.match(name)
         if not m:
             return None
         try:
@@ -164,6 +181,19 @@ def parse_registry(doc: dict) -> Registry:
             names = {c.name for c in columns}
             key = tuple(kd.get("key") or ())
             rules = tuple(Rule(**r) for r in kd.get("rules") or ())
+            tolerance = kd.get("reject_tolerance", REJECT_TOLERANCE)
+            for where, decl in [*((c.name, c) for c in columns),
+                                *((f"{r.a} {r.op} {r.b}", r) for r in rules)]:
+                if decl.severity not in SEVERITIES:
+                    raise ValueError(f"{feed}.{kind_name}.{where}: unknown severity "
+                                     f"{decl.severity!r} (one of {sorted(SEVERITIES)})")
+                if decl.tolerance is not None and decl.severity != "reject":
+                    raise ValueError(f"{feed}.{kind_name}.{where}: a tolerance applies to "
+                                     "severity reject only")
+                for share in (decl.tolerance, tolerance):
+                    if share is not None and not 0 <= share < 1:
+                        raise ValueError(f"{feed}.{kind_name}.{where}: tolerance {share} is not "
+                                         "a share of the rows (0 <= tolerance < 1)")
             for ref in (*key, *(r.a for r in rules), *(r.b for r in rules), kd.get("date_column")):
                 if ref is not None and ref not in names:
                     raise ValueError(f"{feed}.{kind_name}: {ref!r} is not a declared column")
@@ -177,6 +207,7 @@ def parse_registry(doc: dict) -> Registry:
                     date_column=kd.get("date_column"),
                     rules=rules,
                     rename=dict(kd.get("rename") or {}),
+                    reject_tolerance=tolerance,
                 )
             )
     return Registry(kinds=tuple(kinds), code_lists=code_lists)
