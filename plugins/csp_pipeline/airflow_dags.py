@@ -108,7 +108,8 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
             summary = {"feed": feed, "files": len(outcomes),
                        "loaded": sum(o["status"] == "loaded" for o in outcomes),
                        "quarantined": sum(o["status"] == "quarantined" for o in outcomes),
-                       "rows": sum(o["rows"] for o in outcomes)}
+                       "rows": sum(o["rows"] for o in outcomes),
+                       "rows_rejected": sum(o["rows_rejected"] for o in outcomes)}
             from csp_pipeline.gate import build_data_docs
 
             dag_run = get_current_context()["dag_run"]

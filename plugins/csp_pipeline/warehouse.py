@@ -21,11 +21,26 @@ CREATE TABLE IF NOT EXISTS meta.deliveries (
     stream VARCHAR,                   -- landing.Extract.stream: what a re-issued file replaces
     source_file VARCHAR NOT NULL,
     bytes BIGINT,
-    rows BIGINT,
+    rows BIGINT,                      -- rows loaded
     status VARCHAR NOT NULL,          -- loaded | quarantined | superseded | released
     reason VARCHAR,
     run_id VARCHAR NOT NULL,
     processed_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+-- rows rejected by reject rules (rows in the file = rows + rows_rejected when loaded)
+ALTER TABLE meta.deliveries ADD COLUMN IF NOT EXISTS rows_rejected BIGINT DEFAULT 0;
+CREATE TABLE IF NOT EXISTS meta.rejected_rows (  -- one row per rejected row and failed rule
+    run_id VARCHAR NOT NULL,
+    feed VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    extract_date DATE NOT NULL,
+    row_number BIGINT NOT NULL,       -- 1-based data row in the delivered file
+    column_name VARCHAR,
+    rule VARCHAR NOT NULL,
+    value VARCHAR,                    -- as audited; '***' for identifier columns
+    rejected_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
 CREATE TABLE IF NOT EXISTS meta.validation_results (
     run_id VARCHAR NOT NULL,
@@ -37,7 +52,7 @@ CREATE TABLE IF NOT EXISTS meta.validation_results (
     suite VARCHAR NOT NULL,
     expectation VARCHAR NOT NULL,
     column_name VARCHAR,
-    severity VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,        -- blocking | reject | warning
     success BOOLEAN NOT NULL,
     element_count BIGINT,
     unexpected_count BIGINT,
@@ -49,7 +64,7 @@ CREATE TABLE IF NOT EXISTS meta.retention_log (
     feed VARCHAR,
     kind VARCHAR,
     extract_date DATE,
-    reason VARCHAR NOT NULL,          -- loaded | quarantined
+    reason VARCHAR NOT NULL,          -- loaded | quarantined | rejected
     content_hash VARCHAR,
     retention_days INTEGER NOT NULL,
     deleted_at TIMESTAMP NOT NULL DEFAULT current_timestamp
