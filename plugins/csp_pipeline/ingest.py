@@ -14,6 +14,7 @@ from csp_pipeline.extract_sql import promote_sql
 from csp_pipeline.gate import GateParams, RuleResult, audit, read_header
 from csp_pipeline.landing import Extract, fingerprint
 from csp_pipeline.pseudonymise import hmac_pads
+from csp_pipeline.reference import code_lists
 from csp_pipeline.settings import Settings
 from csp_pipeline.warehouse import connect, ensure_schema
 
@@ -139,8 +140,9 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
             base.reason = f"identical bytes already {seen}"
             return base
         header = read_header(extract.path)
-        params = GateParams(extract.extract_date, _min_rows(con, extract,
-                                                            settings.volume_drop_ratio))
+        params = GateParams(extract.extract_date,
+                            _min_rows(con, extract, settings.volume_drop_ratio),
+                            code_lists(settings, [c.reference for c in kind.columns if c.reference]))
         sql_params = _sql_params(extract, key)
         gx_root = settings.data_dir / "gx"
         try:
