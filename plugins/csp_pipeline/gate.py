@@ -107,6 +107,8 @@ DOCS_INDEX_RESULTS = 1000  # validation results listed on the Data Docs index (n
 class GateParams:
     extract_date: str
     min_rows: int
+    # Code lists that follow the reference data, by expectation parameter (reference.code_lists).
+    code_lists: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _window(extract_date: str) -> dict[str, datetime]:
@@ -435,7 +437,7 @@ def audit(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, header: list[s
     A file with malformed rows (column count, quoting, encoding) fails on those alone.
     """
     acc: dict[str, RuleResult] = {}
-    ge_params = {"min_rows": params.min_rows, **_window(params.extract_date)}
+    ge_params = {"min_rows": params.min_rows, **_window(params.extract_date), **params.code_lists}
     columns = _header_columns(kind, header, variant)
     declared = pd.DataFrame(columns=_declared_part(kind, columns))
     _merge(acc, _run(kind, ("header",), declared, ge_params, gx_root), kind)

@@ -19,6 +19,7 @@ from csp_pipeline.extract_sql import promote_sql
 from csp_pipeline.gate import GateParams, RuleResult, audit, rejections
 from csp_pipeline.landing import Extract, fingerprint, read_header, utf8_copy
 from csp_pipeline.pseudonymise import hmac_pads
+from csp_pipeline.reference import code_lists
 from csp_pipeline.settings import Settings
 from csp_pipeline.warehouse import connect, ensure_schema
 
@@ -166,8 +167,9 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
             base.reason = f"identical bytes already {seen}"
             return base
         header = read_header(readable)
-        params = GateParams(extract.extract_date, _min_rows(con, extract,
-                                                            settings.volume_drop_ratio))
+        params = GateParams(extract.extract_date,
+                            _min_rows(con, extract, settings.volume_drop_ratio),
+                            code_lists(settings, [c.reference for c in kind.columns if c.reference]))
         sql_params = _sql_params(extract, readable, key)
         gx_root = settings.data_dir / "gx"
         try:

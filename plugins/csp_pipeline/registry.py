@@ -82,6 +82,7 @@ class Column:
     normalise: str = "none"
     severity: str = "blocking"
     tolerance: float | None = None  # reject rules: share of rows; else the kind's reject_tolerance
+    reference: str | None = None  # a code list that follows the reference data: 'file.column'
 
     @property
     def warehouse_name(self) -> str:
@@ -209,15 +210,34 @@ class Registry:
         raise KeyError(f"no kind {name!r} declared for feed {feed!r}")
 
 
+def _code_lists(doc: dict) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """(lists typed in feeds.yml, lists that follow the reference data: name -> 'file.column')."""
+    from csp_pipeline.reference import split
+
+    typed, from_reference = {}, {}
+    for name, values in (doc.get("code_lists") or {}).items():
+        if isinstance(values, dict):
+            if set(values) != {"reference"}:
+                raise ValueError(f"code list {name}: a list of values, or {{reference: "
+                                 "<file>.<column>}}")
+            split(values["reference"])
+            from_reference[name] = values["reference"]
+        else:
+            typed[name] = tuple(values)
+    return typed, from_reference
+
+
 def parse_registry(doc: dict) -> Registry:
-    code_lists = {name: tuple(values) for name, values in (doc.get("code_lists") or {}).items()}
+    code_lists, from_reference = _code_lists(doc)
     kinds = []
     for feed, feed_doc in doc["feeds"].items():
         for kind_name, kd in feed_doc["kinds"].items():
             columns = []
             for cd in kd["columns"]:
                 cd = dict(cd)
-                if isinstance(cd.get("values"), str):
+                if cd.get("values") in from_reference:
+                    cd["reference"] = from_reference[cd.pop("values")]
+                elif isinstance(cd.get("values"), str):
                     cd["values"] = code_lists[cd["values"]]
                 elif cd.get("values") is not None:
                     cd["values"] = tuple(cd["values"])

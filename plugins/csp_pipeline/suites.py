@@ -19,6 +19,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 
 from csp_pipeline.extract_sql import UNPARSED
+from csp_pipeline.reference import parameter
 from csp_pipeline.registry import Kind
 from csp_pipeline.settings import EXPECTATIONS_DIR
 
@@ -69,6 +70,10 @@ def build_suite(kind: Kind) -> gx.ExpectationSuite:
             exps.append(gxe.ExpectColumnValuesToBeInSet(
                 column=col.name, value_set=list(col.values),
                 meta=_meta(sev, "row", "value in the contract's code list", tol)))
+        if col.reference:  # the list follows the reference data: passed in at run time
+            exps.append(gxe.ExpectColumnValuesToBeInSet(
+                column=col.name, value_set={"$PARAMETER": parameter(col.reference)},
+                meta=_meta(sev, "row", f"value in the reference data ({col.reference})", tol)))
         if col.pattern:
             exps.append(gxe.ExpectColumnValuesToMatchRegex(
                 column=col.name, regex=col.pattern,

@@ -8,6 +8,7 @@ from typing import Iterator
 
 import duckdb
 
+from csp_pipeline import reference
 from csp_pipeline.registry import LINEAGE_COLUMNS, Kind, load_registry
 
 META_DDL = """
@@ -104,10 +105,12 @@ def raw_table_ddl(kind: Kind) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create meta tables and one raw table per declared kind (idempotent); a warehouse made
-    before a column was added gains it."""
+    """Create meta tables, one raw table per declared kind (empty for a feed that never
+    delivered, so that dbt builds whatever subset of feeds a deployment has) and the tables of
+    the deployment's reference rows (idempotent)."""
     con.execute(META_DDL)
     con.execute("ALTER TABLE meta.deliveries ADD COLUMN IF NOT EXISTS stream VARCHAR")
     for kind in load_registry().kinds:
         con.execute(raw_table_ddl(kind))
         con.execute(f"ALTER TABLE {kind.raw_table} ADD COLUMN IF NOT EXISTS _stream VARCHAR")
+    reference.ensure_tables(con)

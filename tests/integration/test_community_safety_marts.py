@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import calendar
-import csv
 import random
 from collections import defaultdict
 from datetime import date, timedelta
@@ -23,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.settings import DBT_PROJECT_DIR
+from csp_pipeline.reference import bundled_rows
 from tests.support.warehouse import create_warehouse, dbt, insert_raw, query
 
 HARTLEPOOL, MIDDLESBROUGH, REDCAR, STOCKTON = "E06000001", "E06000002", "E06000003", "E06000004"
@@ -39,17 +38,12 @@ SELECT = ["--select", *(f"+{m}" for m in MARTS), "--indirect-selection", "cautio
 _ids = count(1)
 
 
-def seed(name: str) -> list[dict]:
-    with open(DBT_PROJECT_DIR / "seeds" / f"{name}.csv", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-AREAS = [r["la_code"] for r in seed("ref_areas")]
-AREA_NAMED = {r["la_name"].lower(): r["la_code"] for r in seed("ref_areas")}
-WARDS = {r["ward_code"]: r for r in seed("ref_wards")}
+AREAS = [r["la_code"] for r in bundled_rows("ref_areas")]
+AREA_NAMED = {r["la_name"].lower(): r["la_code"] for r in bundled_rows("ref_areas")}
+WARDS = {r["ward_code"]: r for r in bundled_rows("ref_wards")}
 HARTLEPOOL_WARD = {r["ward_name"]: code for code, r in WARDS.items() if r["la_code"] == HARTLEPOOL}
 POPULATION = {(r["la_code"], int(r["year"])): int(r["population_total"])
-              for r in seed("ref_populations")}
+              for r in bundled_rows("ref_populations")}
 
 
 def rnd(num: int, den: int, places: int = 0) -> Decimal:

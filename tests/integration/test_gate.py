@@ -107,9 +107,11 @@ def defects(kind: Kind, row: Row) -> list[Defect]:
         if typed and col.type in IMPOSSIBLE:
             found.append(Defect(f"{col.name}: impossible date", f"value parses as {col.type}",
                                 col.name, {col.name: IMPOSSIBLE[col.type]}, also))
-        if col.values:
-            found.append(Defect(f"{col.name}: code", "value in the contract's code list",
-                                col.name, {col.name: "Not a listed code"}))
+        if col.values or col.reference:
+            rule = (f"value in the reference data ({col.reference})" if col.reference
+                    else "value in the contract's code list")
+            found.append(Defect(f"{col.name}: code", rule, col.name,
+                                {col.name: "Not a listed code"}))
         if col.pattern:
             found.append(Defect(f"{col.name}: pattern", "value matches format", col.name,
                                 {col.name: "X1"}))

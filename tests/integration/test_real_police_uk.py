@@ -8,10 +8,8 @@ the Great Expectations gate; dbt builds the police models over a deployment that
 City of London and five boroughs. Every expected figure is computed here from the CSV rows with
 the csv module, never copied from a run.
 
-Deployment reference data: until CSP_REFERENCE_DIR (branch `reference`) is merged, the test adds
-its areas and LSOA -> ward lookup to a copy of the dbt project (`deployment_project`). After the
-merge: write the same two files into a CSP_REFERENCE_DIR folder and build the repository's own
-project with that variable set.
+The deployment's reference data (its areas, and the real LSOA -> ward lookup) is a
+CSP_REFERENCE_DIR folder, loaded as the warehouse DAG's `prepare` task loads it before dbt.
 """
 
 from __future__ import annotations
@@ -29,10 +27,13 @@ from pathlib import Path
 
 import pytest
 
+import duckdb
+
 from csp_pipeline.ingest import Outcome, process
 from csp_pipeline.landing import discover
+from csp_pipeline.reference import load_deployment
 from csp_pipeline.registry import load_registry
-from csp_pipeline.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from csp_pipeline.settings import PROJECT_ROOT, Settings
 from tests.support.warehouse import dbt, query, release_dbt_connection
 
 REALDATA = PROJECT_ROOT.parent / "shared" / "realdata"
@@ -105,20 +106,32 @@ def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
 
 
 # ---------------------------------------------------------------- the deployment and the run
-def deployment_project(root: Path) -> Path:
-    """A copy of the dbt project whose reference data onboards AREAS and carries the real
-    LSOA -> ward lookup (what CSP_REFERENCE_DIR will provide; see the module docstring)."""
-    project = root / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR, project,
-                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
-    with (project / "seeds" / "ref_areas.csv").open("a", newline="") as fh:
+def deployment_reference(root: Path) -> Path:
+    """A CSP_REFERENCE_DIR folder that onboards AREAS (so the bundled Cleveland areas are not
+    reported) and carries the real LSOA -> ward lookup."""
+    folder = root / "reference"
+    folder.mkdir()
+    with (folder / "ref_areas.csv").open("w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["la_code", "la_name", "csp_name", "police_force", "fire_authority"])
         for code, name in AREAS.items():
             force = "City of London Police" if code == "E09000001" else "Metropolitan Police Service"
             w.writerow([code, name, f"{name} Community Safety Partnership", force,
                         "London Fire Commissioner"])
-    shutil.copyfile(LSOA_WARDS, project / "seeds" / "ref_lsoa_wards.csv")
-    return project
+    shutil.copyfile(LSOA_WARDS, folder / "ref_lsoa_wards.csv")
+    return folder
+
+
+def settings_for(root: Path, reference: Path) -> Settings:
+    return Settings.from_env({"CSP_DATA_DIR": str(root / "data"), "CSP_DEMO_MODE": "1",
+                              "CSP_REFERENCE_DIR": str(reference)})
+
+
+def build(settings: Settings, target: Path, *extra: str) -> None:
+    """The warehouse DAG's steps: load the deployment's reference rows, then dbt."""
+    with duckdb.connect(str(settings.warehouse)) as con:
+        load_deployment(con, settings)
+    dbt(settings.warehouse, *BUILD, *extra, target_dir=target)
 
 
 def land(settings: Settings, files: list[Path]) -> Path:
@@ -144,15 +157,15 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
+def reference(tmp_path_factory) -> Path:
     assert CITY.is_dir() and LSOA_WARDS.exists(), f"real data missing: {REALDATA} (README there)"
-    return deployment_project(tmp_path_factory.mktemp("deployment"))
+    return deployment_reference(tmp_path_factory.mktemp("deployment"))
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, project) -> Run:
+def run(tmp_path_factory, reference) -> Run:
     root = tmp_path_factory.mktemp("real_police_uk")
-    settings = Settings.from_env({"CSP_DATA_DIR": str(root / "data"), "CSP_DEMO_MODE": "1"})
+    settings = settings_for(root, reference)
     downloads = sorted(CITY.glob("*-street.csv"))
     assert len(downloads) == 24
     folder = land(settings, downloads)
@@ -163,7 +176,7 @@ def run(tmp_path_factory, project) -> Run:
     write_csv(folder / PARTNER_FILE, crimes.column_names, partner)
     files[PARTNER_FILE] = read_csv(folder / PARTNER_FILE)
     outcomes = ingest(settings)
-    dbt(settings.warehouse, *BUILD, project_dir=project, target_dir=root / "target")
+    build(settings, root / "target")
     street = [r for name, rows in files.items() if name != PARTNER_FILE for r in rows]
     return Run(settings, outcomes, files, street, files[PARTNER_FILE])
 
@@ -297,16 +310,16 @@ def test_status_says_which_source_each_month_rests_on(run):
 
 
 # ---------------------------------------------------------------- a later download of a month
-def test_a_later_download_replaces_its_month_incrementally(tmp_path, project):
+def test_a_later_download_replaces_its_month_incrementally(tmp_path, reference):
     """police.uk re-publishes months with updated outcomes: the new download of a force's month
     replaces the earlier one, in raw, staging and the marts, in an incremental build, and a
     full refresh agrees."""
-    settings = Settings.from_env({"CSP_DATA_DIR": str(tmp_path / "data"), "CSP_DEMO_MODE": "1"})
+    settings = settings_for(tmp_path, reference)
     target = tmp_path / "target"
     first = [CITY / f"2024-{m:02d}-city-of-london-street.csv" for m in (1, 2, 3)]
     folder = land(settings, first)
     assert {o.status for o in ingest(settings).values()} == {"loaded"}
-    dbt(settings.warehouse, *BUILD, project_dir=project, target_dir=target)
+    build(settings, target)
 
     # The re-download of February: outcomes updated, a few rows gone.
     feb = read_csv(first[1])
@@ -316,7 +329,7 @@ def test_a_later_download_replaces_its_month_incrementally(tmp_path, project):
     outcomes = ingest(settings)
     assert outcomes[first[1].name].status == "loaded"
     assert {outcomes[f.name].status for f in (first[0], first[2])} == {"skipped"}
-    dbt(settings.warehouse, *BUILD, project_dir=project, target_dir=target)
+    build(settings, target)
 
     rows = read_csv(first[0]) + later + read_csv(first[2])
     staged = Counter(query(settings.warehouse, """
@@ -334,22 +347,22 @@ def test_a_later_download_replaces_its_month_incrementally(tmp_path, project):
     mart = set(query(settings.warehouse, "SELECT * FROM marts.cs_crime_monthly"))
     dq = set(query(settings.warehouse, "SELECT * FROM marts.dq_police_attribution"))
 
-    dbt(settings.warehouse, *BUILD, "--full-refresh", project_dir=project, target_dir=target)
+    build(settings, target, "--full-refresh")
     assert set(query(settings.warehouse, marts_sql)) == incremental
     assert set(query(settings.warehouse, "SELECT * FROM marts.cs_crime_monthly")) == mart
     assert set(query(settings.warehouse, "SELECT * FROM marts.dq_police_attribution")) == dq
 
 
 # ---------------------------------------------------------------- a partner who added columns
-def test_south_yorkshire_download_with_added_columns_loads(tmp_path, project):
-    settings = Settings.from_env({"CSP_DATA_DIR": str(tmp_path / "data"), "CSP_DEMO_MODE": "1"})
+def test_south_yorkshire_download_with_added_columns_loads(tmp_path, reference):
+    settings = settings_for(tmp_path, reference)
     land(settings, [SOUTH_YORKSHIRE])
     rows = read_csv(SOUTH_YORKSHIRE)
     outcome = ingest(settings)[SOUTH_YORKSHIRE.name]
     assert outcome.status == "loaded", outcome.reason
     assert (outcome.rows, outcome.rows_rejected) == (len(rows), 0)  # nothing lost
     assert any("ignored: ['COLOUR', 'MSOA']" in w for w in outcome.warnings)
-    dbt(settings.warehouse, *BUILD, project_dir=project, target_dir=tmp_path / "target")
+    build(settings, tmp_path / "target")
     assert Counter(query(settings.warehouse, """
         SELECT crime_id, month, reported_by, force_area, longitude, latitude, location,
                lsoa_code, lsoa_name, crime_type, last_outcome_category, context
