@@ -71,9 +71,9 @@ FILES: dict[str, ReferenceFile] = {f.name: f for f in (
                                 "fire_authority": V}, ("la_code",), ("la_name",), replaces=True),
     ReferenceFile("ref_wards", {"ward_code": V, "ward_name": V, "la_code": V}, ("ward_code",),
                   ("ward_name", "la_code"), references=AREA),
-    # An LSOA's ward for ward-level police views; LSOAs of wards not in ref_wards are ignored.
-    ReferenceFile("ref_lsoa_wards", {"lsoa_code": V, "ward_code": V}, ("lsoa_code",),
-                  ("ward_code",)),
+    # An LSOA's ward for ward-level police views; LSOAs of wards not in ref_wards are ignored,
+    # and a blank ward (real lookups place a few LSOAs in none) places nothing.
+    ReferenceFile("ref_lsoa_wards", {"lsoa_code": V, "ward_code": V}, ("lsoa_code",)),
     ReferenceFile("ref_populations", {"la_code": V, "year": N, "population_total": N,
                                       "population_10_17": N}, ("la_code", "year"),
                   references=AREA),

@@ -19,7 +19,7 @@ import pytest
 
 from csp_pipeline.gate import build_data_docs, data_docs_index
 from csp_pipeline.ingest import process
-from csp_pipeline.landing import Extract
+from csp_pipeline.landing import match
 from csp_pipeline.reference import bundled_rows, load_deployment
 from csp_pipeline.registry import load_registry
 from csp_pipeline.settings import Settings
@@ -76,8 +76,7 @@ def fires(n: int, extract: date, areas: list[str], start: int = 0) -> list[Row]:
 
 def deliver(settings: Settings, extract: date, rows: list[Row]):
     path = write_extract(settings.landing_dir, FIRE, extract, rows)
-    return process(settings, Extract(path=path, kind=FIRE, extract_date=extract.isoformat()),
-                   "reference-test", KEY)
+    return process(settings, match(load_registry(), "fire", path), "reference-test", KEY)
 
 
 @pytest.fixture(scope="module")
