@@ -5,7 +5,8 @@
 -- with at least one linked record; match_rate_pct = matched / children x 100, 1 decimal.
 -- A low school_exclusions rate is expected (most children are never excluded); a low
 -- school_attendance rate points at missing or mistyped UPNs. NEET tracking covers academic age 16-17
--- only, so younger children cannot match.
+-- only, so younger children cannot match. Empty until the YJS has delivered a child record: a
+-- deployment without the youth justice feed reports no coverage, not zeros.
 with children as (
     select child_id_pseudonym, la_code, upn_pseudonym is not null as has_upn
     from {{ ref('stg_youth_justice__children') }}
@@ -48,6 +49,7 @@ counted as (
     cross join links as l
     left join children as c on c.la_code = a.la_code
     left join matches as m on m.link = l.link and m.child_id_pseudonym = c.child_id_pseudonym
+    where exists (select 1 from children)
     group by all
 )
 
