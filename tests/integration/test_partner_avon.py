@@ -272,12 +272,14 @@ def test_an_unknown_label_is_reported_with_its_row_column_and_value(tmp_path, de
     """A later file naming an area or ward the example does not know: the report says where."""
     with AVON_FILE.open("rb") as fh:
         lines = fh.read().split(b"\r\n")
-    lines[5] = lines[5].replace(b",BRISTOL,", b",BRISTOL NORTH,", 1)
+    row = 4  # a Bristol incident (data row 4)
+    assert b",BRISTOL," in lines[row]
+    lines[row] = lines[row].replace(b",BRISTOL,", b",BRISTOL NORTH,", 1)
     source = tmp_path / "source.csv"
     source.write_bytes(b"\r\n".join(lines))
     run = land_and_process(tmp_path, source, "afrs_attended_incidents_august_2014.csv")
     assert run.outcome.status == "quarantined"
     reason = run.outcome.reason or ""
     assert "fire/afrs_attended_incidents_august_2014.csv" in reason
-    assert "'LA_CODE'" in reason and "BRISTOL NORTH" in reason and "rows: 5" in reason
+    assert "'LA_CODE'" in reason and "BRISTOL NORTH" in reason and f"rows: {row}" in reason
     assert "'WARD_CODE'" in reason  # its ward is looked up within an area it has not got
