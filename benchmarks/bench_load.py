@@ -31,11 +31,10 @@ import os, sys
 from pathlib import Path
 from csp_pipeline.settings import Settings
 from csp_pipeline.registry import load_registry
-from csp_pipeline.landing import Extract
+from csp_pipeline.landing import match
 from csp_pipeline.ingest import process
 s = Settings.from_env()
-kind = load_registry().kind("police", "crimes")
-out = process(s, Extract(Path(sys.argv[1]), kind, "2024-05-31"), "bench", s.pseudonym_key())
+out = process(s, match(load_registry(), "police", Path(sys.argv[1])), "bench", s.pseudonym_key())
 assert out.status == "loaded", out.reason
 """
 

@@ -136,3 +136,56 @@ where coalesce(s.n, 0) <> coalesce(a.n, 0)
     {{ alias }}._row_number as source_row_number,
     {{ alias }}._loaded_at as loaded_at
 {%- endmacro %}
+
+
+{# Incremental "every row of the current download" for raw tables without a row key, where a
+   delivery replaces the earlier ones of its extract date and stream (police.uk: one force's
+   month). Full refresh: every raw row. Incremental run: every raw row of the downloads
+   (extract date, stream) that changed since the last run, i.e. that hold a delivery loaded in
+   the last `incremental_lookback_days` whose content hash the target does not hold yet (a new
+   download, one replacing an earlier download, or released rejected rows added to it). The
+   model's unique_key is [extract_date, stream]: delete+insert swaps whole downloads, so a row
+   is never merged with another (no key) and a replaced download leaves nothing behind.
+   The target must carry extract_date, stream, content_hash and loaded_at. #}
+{% macro incremental_changed_downloads(relation) -%}
+{%- if is_incremental() -%}
+with recent as (
+    select distinct _extract_date, _stream, _content_hash
+    from {{ relation }}
+    where _loaded_at > (select coalesce(max(loaded_at), timestamp '1900-01-01') from {{ this }})
+                       - interval '{{ var("incremental_lookback_days", 3) }} days'
+),
+
+changed as (
+    select distinct recent._extract_date, recent._stream
+    from recent
+    where not exists (
+        select 1 from {{ this }} as t
+        where t.extract_date = recent._extract_date and t.stream = recent._stream
+          and t.content_hash = recent._content_hash
+    )
+)
+
+select r.*
+from {{ relation }} as r
+semi join changed as c on c._extract_date = r._extract_date and c._stream = r._stream
+{%- else -%}
+select * from {{ relation }}
+{%- endif -%}
+{%- endmacro %}
+
+
+{# Post-hook for incremental_changed_downloads: delete stored rows whose delivery is no longer in
+   raw (a download replaced by one with no rows). One scan of three lineage columns. #}
+{% macro delete_withdrawn_downloads(relation) -%}
+{%- if is_incremental() -%}
+delete from {{ this }} as t
+where not exists (
+    select 1 from {{ relation }} as r
+    where r._extract_date = t.extract_date and r._stream = t.stream
+      and r._content_hash = t.content_hash
+)
+{%- else -%}
+select 1
+{%- endif -%}
+{%- endmacro %}

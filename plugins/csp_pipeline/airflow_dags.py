@@ -108,7 +108,8 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
             summary = {"feed": feed, "files": len(outcomes),
                        "loaded": sum(o["status"] == "loaded" for o in outcomes),
                        "quarantined": sum(o["status"] == "quarantined" for o in outcomes),
-                       "rows": sum(o["rows"] for o in outcomes)}
+                       "rows": sum(o["rows"] for o in outcomes),
+                       "rows_rejected": sum(o["rows_rejected"] for o in outcomes)}
             from csp_pipeline.gate import build_data_docs
 
             dag_run = get_current_context()["dag_run"]
@@ -145,13 +146,28 @@ def build_warehouse_dag() -> DAG:
         tags=["csp", "dbt", "publish"],
         default_args=DEFAULT_ARGS,
         doc_md="""### Build the warehouse and publish
-Runs when every feed DAG has emitted its Asset. astronomer-cosmos renders the dbt project
+Runs when every feed DAG has emitted its Asset. `prepare` creates every declared raw table (empty
+for a feed that never delivered: a deployment builds the marts of whatever feeds it has) and
+loads the deployment's reference data (`CSP_CONFIG_DIR/reference/`, `CSP_REFERENCE_DIR`) into
+`deployment_reference`. astronomer-cosmos renders the dbt project
 (seeds, staging -> intermediate -> marts, from the pre-built manifest) as one task per model,
 then runs every dbt test. Then the marts are published as an atomic
 snapshot with disclosure control (`data/published/current`), and the dbt documentation site is
 regenerated (`data/dbt_docs/static_index.html`).""",
     )
     def warehouse_dag():
+        @task(pool=WRITER_POOL)
+        def prepare() -> dict:
+            """Every raw table dbt reads (empty when never delivered) and the deployment's
+            reference rows, which the dbt models ref_<file> merge with the bundled seeds."""
+            from csp_pipeline.reference import load_deployment
+            from csp_pipeline.warehouse import connect, ensure_schema
+
+            settings = Settings.from_env()
+            with connect(settings.warehouse) as con:
+                ensure_schema(con)
+                return {"deployment_reference_rows": load_deployment(con, settings)}
+
         profile = ProfileConfig(profile_name="csp", target_name="warehouse",
                                 profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml")
         dbt = DbtTaskGroup(
@@ -185,7 +201,7 @@ regenerated (`data/dbt_docs/static_index.html`).""",
             dbt_executable_path=_dbt_executable(), install_deps=False, dbt_cmd_flags=["--static"],
             callback="csp_pipeline.dbt_docs.keep_docs", pool=WRITER_POOL)
 
-        dbt >> publish() >> docs
+        prepare() >> dbt >> publish() >> docs
 
     return warehouse_dag()
 

@@ -75,7 +75,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_generated(args: argparse.Namespace) -> int:
-    """Write or check the files generated from the registry (GE suites, dbt sources)."""
+    """Write or check the generated files (GE suites, dbt sources, dbt reference models)."""
     from csp_pipeline.generated import stale_files, write_all
 
     if args.write:
@@ -117,7 +117,8 @@ def parser() -> argparse.ArgumentParser:
     rel.set_defaults(func=cmd_release)
 
     gen = sub.add_parser("generated", help="check (default) or --write the GE suites and dbt "
-                                           "sources generated from feeds.yml")
+                                           "sources generated from feeds.yml, and the dbt "
+                                           "reference models from reference.py")
     gen.add_argument("--write", action="store_true")
     gen.set_defaults(func=cmd_generated)
 

@@ -4,10 +4,18 @@ GE's SQL datasource returns no rows on DuckDB (upstream GX issues 10738 and 1157
 the CSV (strict, typed, identifiers already replaced) and GE validates pandas frames fetched from it
 in chunks: memory is bounded by the chunk, not the file. Whole-file rules (key uniqueness, row
 volume) run once on a frame of the key columns only.
+
+Reject rules: the gate merges GE's counts over the whole file and judges each rule's tolerance on
+the merged counts (GE's `mostly`, over the file, never per chunk). The rows to reject come from GE
+too: in a chunk where a reject rule failed, GE runs that rule again with result format COMPLETE
+(every failing row's `_row_number`), unless the file is already bound for quarantine (a blocking
+failure, or a reject rule failing on more rows than its tolerance of the most the file can hold),
+so a clean chunk costs nothing more and a hopeless file no more than before.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -21,6 +29,7 @@ import pandas as pd
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 import great_expectations as gx  # noqa: E402  (after quietening its import-time logging)
+from great_expectations.expectations.expectation import _mostly_success  # noqa: E402
 
 from csp_pipeline.extract_sql import UNPARSED, audit_sql, q, read_csv_sql  # noqa: E402
 from csp_pipeline.registry import Kind, Variant  # noqa: E402
@@ -34,7 +43,12 @@ MASK = "***"
 
 @dataclass
 class RuleResult:
-    """One expectation's verdict over the whole file."""
+    """One expectation's verdict over the whole file.
+
+    A reject rule (`tolerance` set) that failed on no more than its tolerance of the file's rows
+    keeps severity 'reject' and lists every failing row in `rejected`; over its tolerance it
+    becomes 'blocking' (`over_tolerance`) and the file is quarantined.
+    """
 
     expectation: str
     rule: str
@@ -45,6 +59,21 @@ class RuleResult:
     unexpected_count: int = 0
     rows: list[int] = field(default_factory=list)
     values: list[str] = field(default_factory=list)
+    tolerance: float | None = None
+    over_tolerance: bool = False
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (row, shown value)
+
+    @property
+    def rejects_rows(self) -> bool:
+        return self.severity == "reject" and not self.success
+
+    def judge(self) -> None:
+        """Reject rules: the tolerance judged on the whole file's merged counts, as GE's `mostly`
+        (at least 1 - tolerance of the file's rows pass)."""
+        if self.tolerance is None or self.success or not self.element_count:
+            return
+        if not _mostly_success(self.element_count, self.unexpected_count, 1 - self.tolerance):
+            self.severity, self.over_tolerance, self.rejected = "blocking", True, []
 
     def describe(self, file_label: str) -> str:
         where = f"column {self.column!r}" if self.column else "file"
@@ -52,8 +81,23 @@ class RuleResult:
         more = f" (first {len(self.rows[:SAMPLE_ROWS])})" if self.unexpected_count > SAMPLE_ROWS else ""
         detail = f"; rows{more}: {rows}" if rows else ""
         vals = f"; values: {', '.join(self.values[:5])}" if self.values else ""
-        return (f"{file_label}: {self.severity} rule '{self.rule}' failed on {where}: "
-                f"{self.unexpected_count} row(s){detail}{vals}")
+        unit = "column(s)" if self.expectation == COLUMN_SET else "row(s)"
+        severity = "reject" if self.over_tolerance else self.severity
+        share = ""
+        if self.tolerance is not None and self.element_count:
+            verdict = ("over its tolerance: the file is quarantined" if self.over_tolerance
+                       else "rejected, within its tolerance")
+            share = (f" ({_pct(self.unexpected_count / self.element_count)} of "
+                     f"{self.element_count} rows, tolerance {_pct(self.tolerance)}: {verdict})")
+        return (f"{file_label}: {severity} rule '{self.rule}' failed on {where}: "
+                f"{self.unexpected_count} {unit}{share}{detail}{vals}")
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.3g}%"
+
+
+COLUMN_SET = "expect_table_columns_to_match_set"  # the header, and the extra columns after it
 
 
 DOCS_INDEX_RESULTS = 1000  # validation results listed on the Data Docs index (newest first)
@@ -63,6 +107,8 @@ DOCS_INDEX_RESULTS = 1000  # validation results listed on the Data Docs index (n
 class GateParams:
     extract_date: str
     min_rows: int
+    # Code lists that follow the reference data, by expectation parameter (reference.code_lists).
+    code_lists: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _window(extract_date: str) -> dict[str, datetime]:
@@ -88,20 +134,34 @@ def _context(gx_root: str):
     return ctx
 
 
-_CHECKPOINTS: dict[tuple[str, tuple[str, ...], str], gx.Checkpoint] = {}
+_CHECKPOINTS: dict[tuple, gx.Checkpoint] = {}
 
 
-def _checkpoint(kind: Kind, scopes: tuple[str, ...], gx_root: str) -> gx.Checkpoint:
-    """A checkpoint running the parts of the kind's suite with these scopes (cached per process)."""
-    cache_key = (kind.id, scopes, gx_root)
+def _checkpoint(kind: Kind, scopes: tuple[str, ...], gx_root: str,
+                only: tuple[str, ...] = ()) -> gx.Checkpoint:
+    """A checkpoint running the parts of the kind's suite with these scopes (cached per process);
+    with `only` (rule ids), just those rules, returning every failing row (COMPLETE)."""
+    cache_key = (kind.id, scopes, gx_root, only)
     if cache_key not in _CHECKPOINTS:
-        _CHECKPOINTS[cache_key] = _make_checkpoint(kind, scopes, gx_root)
+        _CHECKPOINTS[cache_key] = _make_checkpoint(kind, scopes, gx_root, only)
     return _CHECKPOINTS[cache_key]
 
 
-def _make_checkpoint(kind: Kind, scopes: tuple[str, ...], gx_root: str) -> gx.Checkpoint:
+def _rule_id(cfg) -> str:
+    return f"{cfg.type}|{_column(cfg)}|{cfg.meta.get('rule')}|{cfg.meta.get('scope')}"
+
+
+def _column(cfg) -> str:
+    kw = cfg.kwargs
+    return kw.get("column") or kw.get("column_A") or ", ".join(kw.get("column_list") or [])
+
+
+def _make_checkpoint(kind: Kind, scopes: tuple[str, ...], gx_root: str,
+                     only: tuple[str, ...]) -> gx.Checkpoint:
     ctx = _context(gx_root)
     name = f"{kind.id}.{'+'.join(scopes)}"
+    if only:  # the rejected rows of these rules, stored as a validation of their own
+        name += ".rejected-rows-" + hashlib.sha1("\n".join(only).encode()).hexdigest()[:8]
     source = ctx.data_sources.get("extracts")
     try:
         asset = source.get_asset(name)
@@ -112,15 +172,18 @@ def _make_checkpoint(kind: Kind, scopes: tuple[str, ...], gx_root: str) -> gx.Ch
     except KeyError:
         batch = asset.add_batch_definition_whole_dataframe("whole")
     full = load_suite(kind)
-    part = [e for e in full.expectations if e.meta.get("scope") in scopes]
+    part = [e for e in full.expectations if e.meta.get("scope") in scopes
+            and (not only or _rule_id(e.configuration) in only)]
     suite = ctx.suites.add_or_update(
         gx.ExpectationSuite(name=name, expectations=part, meta=full.meta))
     vd = ctx.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=batch, suite=suite))
     return ctx.checkpoints.add_or_update(gx.Checkpoint(
         name=name, validation_definitions=[vd], actions=[],
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_ROWS,
-                       "unexpected_index_column_names": ["_row_number"]},
+        result_format={"result_format": "COMPLETE" if only else "SUMMARY",
+                       "partial_unexpected_count": SAMPLE_ROWS,
+                       "unexpected_index_column_names": ["_row_number"],
+                       "return_unexpected_index_query": False},
     ))
 
 
@@ -134,9 +197,9 @@ def _nanoseconds(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _run(kind: Kind, scopes: tuple[str, ...], frame: pd.DataFrame, params: dict,
-         gx_root: Path) -> list:
+         gx_root: Path, only: tuple[str, ...] = ()) -> list:
     frame = _nanoseconds(frame)
-    result = _checkpoint(kind, scopes, str(gx_root)).run(
+    result = _checkpoint(kind, scopes, str(gx_root), only).run(
         batch_parameters={"dataframe": frame}, expectation_parameters=params)
     return [r for vr in result.run_results.values() for r in vr.results]
 
@@ -177,15 +240,20 @@ def build_data_docs(gx_root: Path, since: datetime | None = None, suite_prefix: 
     return index
 
 
-def _merge(acc: dict[str, RuleResult], results: list, kind: Kind) -> None:
+def _masked(kind: Kind, cfg) -> bool:
     pii = {c.name for c in kind.pii_columns}
+    column = _column(cfg)
+    return column.removesuffix(UNPARSED) in pii or bool(
+        pii.intersection(cfg.kwargs.get("column_list") or []))
+
+
+def _merge(acc: dict[str, RuleResult], results: list, kind: Kind) -> list[str]:
+    """Add GE's results (one chunk, or the whole file) to the file's; returns the ids of the
+    reject rules that failed in them."""
+    failed_rejects = []
     for r in results:
         cfg = r.expectation_config
-        columns = cfg.kwargs.get("column_list") or []
-        column = cfg.kwargs.get("column") or cfg.kwargs.get("column_A") or ", ".join(columns)
-        masked = column in pii or (column or "").removesuffix(UNPARSED) in pii or bool(
-            pii.intersection(columns))
-        rid = f"{cfg.type}|{column}|{cfg.meta.get('rule')}"
+        column, masked, rid = _column(cfg), _masked(kind, cfg), _rule_id(cfg)
         res = r.result or {}
         if r.exception_info and r.exception_info.get("raised_exception"):
             raise RuntimeError(f"{kind.id}: expectation {cfg.type} on {column} errored: "
@@ -193,11 +261,14 @@ def _merge(acc: dict[str, RuleResult], results: list, kind: Kind) -> None:
         rr = acc.setdefault(rid, RuleResult(
             expectation=cfg.type, rule=cfg.meta.get("rule", cfg.type),
             column=column.removesuffix(UNPARSED) if column else None,
-            severity=cfg.meta.get("severity", "blocking"), success=True))
+            severity=cfg.meta.get("severity", "blocking"), success=True,
+            tolerance=cfg.meta.get("tolerance")))
         rr.success = rr.success and bool(r.success)
         observed = res.get("element_count", res.get("observed_value"))
         rr.element_count += observed if isinstance(observed, int) else 0
         rr.unexpected_count += int(res.get("unexpected_count") or 0)
+        if rr.severity == "reject" and not r.success:
+            failed_rejects.append(rid)
         for item in res.get("partial_unexpected_index_list") or []:
             if len(rr.rows) < SAMPLE_ROWS and isinstance(item, dict):
                 rr.rows.append(int(item["_row_number"]))
@@ -207,13 +278,61 @@ def _merge(acc: dict[str, RuleResult], results: list, kind: Kind) -> None:
         if cfg.type == "expect_table_row_count_to_be_between" and not r.success:
             rr.values = [f"only {observed} rows: under a tenth of the rows recent "
                          "deliveries lead us to expect"]
-        if cfg.type == "expect_table_columns_to_match_set" and not r.success:
+        if cfg.type == COLUMN_SET and cfg.meta.get("scope") == "trailing" and not r.success:
+            extra = res.get("details", {}).get("mismatched", {}).get("unexpected", [])
+            rr.values, rr.unexpected_count = [f"ignored: {extra}"], len(extra)
+        elif cfg.type == COLUMN_SET and not r.success:
             details = res.get("details", {}).get("mismatched", {})
             missing, unexpected = details.get("missing", []), details.get("unexpected", [])
             if len(missing) * 2 > len(kind.columns):  # no header row? its "names" may be data
                 unexpected = [f"{len(unexpected)} names not shown: is the header row missing?"]
+            rr.unexpected_count = len(missing) + len(details.get("unexpected", []))
             rr.values = [f"missing: {missing}", f"unexpected: {unexpected}"]
-            rr.unexpected_count = 1
+    return failed_rejects
+
+
+def _collect_rejected(acc: dict[str, RuleResult], results: list, kind: Kind) -> None:
+    """Every failing row of a chunk (GE's COMPLETE results of its failed reject rules)."""
+    for r in results:
+        cfg = r.expectation_config
+        masked = _masked(kind, cfg)
+        res = r.result or {}
+        acc[_rule_id(cfg)].rejected += [
+            (int(item["_row_number"]), MASK if masked else _show(_failing_value(cfg, item)))
+            for item in res.get("unexpected_index_list") or []]  # GE caps unexpected_list
+
+
+def _failing_value(cfg, item: dict) -> object:
+    """The checked value(s) of one entry of GE's unexpected_index_list."""
+    kw = cfg.kwargs
+    if kw.get("column_A"):
+        return item[kw["column_A"]], item[kw["column_B"]]
+    if kw.get("column_list"):
+        return {c: item[c] for c in kw["column_list"]}
+    return item[kw["column"]]
+
+
+def _bound_for_quarantine(acc: dict[str, RuleResult], max_rows: int) -> bool:
+    return any(not r.success and (r.severity == "blocking" or (
+        r.tolerance is not None and r.unexpected_count > r.tolerance * max_rows))
+        for r in acc.values())
+
+
+def _reject_rows(acc: dict[str, RuleResult], failed: list[str], kind: Kind, frame: pd.DataFrame,
+                 params: dict, gx_root: Path, max_rows: int) -> None:
+    """The chunk's rows failing reject rules, unless the file is bound for quarantine."""
+    if failed and not _bound_for_quarantine(acc, max_rows):
+        _collect_rejected(acc, _run(kind, ("row",), frame, params, gx_root, tuple(failed)), kind)
+
+
+def max_rows(path: Path) -> int:
+    """An upper bound of the file's data rows: its line breaks (a quoted field may hold more)."""
+    newlines = returns = 0
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            newlines += block.count(b"\n")
+            returns += block.count(b"\r")
+    return max(newlines, returns)
 
 
 def _show(value: object) -> str:
@@ -298,10 +417,19 @@ def _header_columns(kind: Kind, header: list[str], variant: Variant | None = Non
     return names
 
 
+def _declared_part(kind: Kind, columns: list[str]) -> list[str]:
+    """The columns up to the last declared one: undeclared columns after it (a partner appending
+    columns) are reported and ignored, not a different layout."""
+    declared = set(kind.column_names)
+    last = max((i for i, n in enumerate(columns) if n in declared), default=len(columns) - 1)
+    return columns[: last + 1]
+
+
 def audit(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, header: list[str],
           params: GateParams, sql_params: dict, gx_root: Path,
           variant: Variant | None = None) -> list[RuleResult]:
-    """Validate one extract; returns every rule's result (failed blocking ones stop promotion).
+    """Validate one extract; returns every rule's result (a failed blocking one, or a reject rule
+    over its tolerance, stops promotion; a reject rule within it lists the rows to reject).
 
     One streaming DuckDB scan of the file: the row rules run chunk by chunk (CHUNK_ROWS) so
     memory stays bounded; the key columns of every chunk are kept, and the whole-file rules (key
@@ -309,32 +437,53 @@ def audit(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, header: list[s
     A file with malformed rows (column count, quoting, encoding) fails on those alone.
     """
     acc: dict[str, RuleResult] = {}
-    ge_params = {"min_rows": params.min_rows, **_window(params.extract_date)}
+    ge_params = {"min_rows": params.min_rows, **_window(params.extract_date), **params.code_lists}
     columns = _header_columns(kind, header, variant)
-    _merge(acc, _run(kind, ("header",), pd.DataFrame(columns=columns), ge_params, gx_root), kind)
+    declared = pd.DataFrame(columns=_declared_part(kind, columns))
+    _merge(acc, _run(kind, ("header",), declared, ge_params, gx_root), kind)
     if not next(iter(acc.values())).success:
         return list(acc.values())  # nothing else can be read reliably from a file of another shape
+    _merge(acc, _run(kind, ("trailing",), pd.DataFrame(columns=columns), ge_params, gx_root), kind)
 
     reader = con.execute(scan_sql(kind, header, variant), sql_params)
+    most = max_rows(path)
     vectors = max(1, CHUNK_ROWS // 2048)
     first = reader.fetch_df_chunk(vectors)
     second = reader.fetch_df_chunk(vectors) if len(first) else first
     keys = None
     if second.empty:  # the whole file is one chunk (or none): one GE pass
-        _merge(acc, _run(kind, ("file", "row"), first, ge_params, gx_root), kind)
+        failed = _merge(acc, _run(kind, ("file", "row"), first, ge_params, gx_root), kind)
+        _reject_rows(acc, failed, kind, first, ge_params, gx_root, most)
     else:
         pending, parts = [first, second], []
         del first, second  # each chunk is freed once validated; only its keys are kept
         for chunk in _chunks(reader, pending, vectors):
             parts.append(chunk[["_row_number", *kind.key]])
-            _merge(acc, _run(kind, ("row",), chunk, ge_params, gx_root), kind)
+            failed = _merge(acc, _run(kind, ("row",), chunk, ge_params, gx_root), kind)
+            _reject_rows(acc, failed, kind, chunk, ge_params, gx_root, most)
         keys = pd.concat(parts, ignore_index=True)
     rejects = _csv_rejects(con)
     if rejects:
         return [rejects]
     if keys is not None:  # whole-file rules: uniqueness must see every row's key at once
         _merge(acc, _run(kind, ("file",), keys, ge_params, gx_root), kind)
+    for result in acc.values():
+        result.judge()
     return list(acc.values())
+
+
+def rejections(results: list[RuleResult]) -> list[tuple[int, str | None, str, str]]:
+    """(row, column, rule, shown value) of every row a reject rule within its tolerance rejects,
+    in row order; a row failing several rules appears once per rule. Empty when a rule blocks."""
+    if any(not r.success and r.severity == "blocking" for r in results):
+        return []
+    rejecting = [r for r in results if r.rejects_rows]
+    for r in rejecting:
+        if len(r.rejected) != r.unexpected_count:  # never promote a row GE did not account for
+            raise RuntimeError(f"reject rule {r.rule!r} on {r.column!r}: {r.unexpected_count} "
+                               f"failing rows counted but {len(r.rejected)} listed")
+    found = [(row, r.column, r.rule, value) for r in rejecting for row, value in r.rejected]
+    return sorted(found, key=lambda f: f[0])
 
 
 def _chunks(reader: duckdb.DuckDBPyConnection, fetched: list[pd.DataFrame],
@@ -345,4 +494,4 @@ def _chunks(reader: duckdb.DuckDBPyConnection, fetched: list[pd.DataFrame],
         yield chunk
 
 
-__all__ = ["RuleResult", "GateParams", "audit", "read_csv_sql", "scan_sql"]
+__all__ = ["RuleResult", "GateParams", "audit", "read_csv_sql", "rejections", "scan_sql"]

@@ -1,10 +1,11 @@
-"""Files derived from feeds.yml and kept in the repository for review: GE suites and dbt sources."""
+"""Files derived from declarations and kept in the repository for review: GE suites and dbt sources
+(from feeds.yml), and the dbt models merging reference data (from reference.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from csp_pipeline import dbt_sources, suites
+from csp_pipeline import dbt_sources, reference, suites
 from csp_pipeline.registry import load_registry
 
 
@@ -13,6 +14,7 @@ def expected_files() -> dict[Path, str]:
     files = {suites.suite_path(k): suites.suite_json(suites.build_suite(k)) for k in registry.kinds}
     files.update({dbt_sources.sources_path(f): dbt_sources.render(registry, f)
                   for f in registry.feeds})
+    files.update(reference.generated_files())
     return files
 
 

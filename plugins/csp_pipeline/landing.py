@@ -24,12 +24,11 @@ from datetime import date
 from pathlib import Path
 from typing import Iterator
 
-from csp_pipeline.registry import Kind, Registry, Variant, file_pattern
+from csp_pipeline.registry import REJECTS_SUFFIX, Kind, Registry, Variant, file_pattern
 
 log = logging.getLogger(__name__)
 
 DIR_MODE, FILE_MODE = 0o700, 0o600
-REJECTS_SUFFIX = ".rejects"
 MONTH_NAMES = {m.lower(): i for i, m in enumerate(calendar.month_name) if m} | {
     m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
 
@@ -72,8 +71,8 @@ def _date_from(groups: dict[str, str]) -> str | None:
 def match(registry: Registry, feed: str, path: Path) -> Extract | None:
     """The landed file at `path` as an extract of one of the feed's kinds, or None."""
     name, supplementary = path.name, False
-    while name.endswith(REJECTS_SUFFIX + ".csv"):
-        name, supplementary = name[: -len(REJECTS_SUFFIX + ".csv")] + ".csv", True
+    if name.endswith(REJECTS_SUFFIX):
+        name, supplementary = name.removesuffix(REJECTS_SUFFIX) + ".csv", True
     for kind in registry.kinds_of(feed):
         layouts: list[tuple[re.Pattern, Variant | None]] = [(kind.file_pattern, None)]
         layouts += [(file_pattern(v.files), v) for v in kind.variants]

@@ -57,6 +57,10 @@ LINEAGE_COLUMNS = {
     "_loaded_at": "TIMESTAMP",
 }
 PII_TREATMENTS = {"pseudonym", "birth_date", "postcode", "drop"}
+# What a failed rule does: quarantine the file, reject the failing rows (the rest loads), or warn.
+SEVERITIES = {"blocking", "reject", "warning"}
+REJECT_TOLERANCE = 0.05  # default share of a file's rows a reject rule may reject (kind-level)
+REJECTS_SUFFIX = ".rejects.csv"  # a released rejects file: <original stem>.rejects.csv
 TYPES = {"VARCHAR", "INTEGER", "DOUBLE", "DATE", "TIMESTAMP", "MONTH"}
 
 
@@ -77,6 +81,8 @@ class Column:
     pii: str | None = None
     normalise: str = "none"
     severity: str = "blocking"
+    tolerance: float | None = None  # reject rules: share of rows; else the kind's reject_tolerance
+    reference: str | None = None  # a code list that follows the reference data: 'file.column'
 
     @property
     def warehouse_name(self) -> str:
@@ -106,6 +112,7 @@ class Rule:
     op: str
     b: str
     severity: str = "blocking"
+    tolerance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +146,7 @@ class Kind:
     files: str = DEFAULT_FILES  # file-name template (FILE_FIELDS)
     encoding: str = "utf-8"
     variants: tuple[Variant, ...] = ()
+    reject_tolerance: float = REJECT_TOLERANCE
 
     @property
     def id(self) -> str:
@@ -175,6 +183,12 @@ class Kind:
             date=f"{d:%Y%m%d}", year=f"{d:%Y}", month=f"{d:%m}", month_name=f"{d:%B}".lower(),
             stream=stream or self.name)
 
+    def tolerance(self, declared: Column | Rule) -> float | None:
+        """The share of the file's rows a reject rule may reject (None: not a reject rule)."""
+        if declared.severity != "reject":
+            return None
+        return self.reject_tolerance if declared.tolerance is None else declared.tolerance
+
 
 @dataclass(frozen=True)
 class Registry:
@@ -196,15 +210,34 @@ class Registry:
         raise KeyError(f"no kind {name!r} declared for feed {feed!r}")
 
 
+def _code_lists(doc: dict) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """(lists typed in feeds.yml, lists that follow the reference data: name -> 'file.column')."""
+    from csp_pipeline.reference import split
+
+    typed, from_reference = {}, {}
+    for name, values in (doc.get("code_lists") or {}).items():
+        if isinstance(values, dict):
+            if set(values) != {"reference"}:
+                raise ValueError(f"code list {name}: a list of values, or {{reference: "
+                                 "<file>.<column>}}")
+            split(values["reference"])
+            from_reference[name] = values["reference"]
+        else:
+            typed[name] = tuple(values)
+    return typed, from_reference
+
+
 def parse_registry(doc: dict) -> Registry:
-    code_lists = {name: tuple(values) for name, values in (doc.get("code_lists") or {}).items()}
+    code_lists, from_reference = _code_lists(doc)
     kinds = []
     for feed, feed_doc in doc["feeds"].items():
         for kind_name, kd in feed_doc["kinds"].items():
             columns = []
             for cd in kd["columns"]:
                 cd = dict(cd)
-                if isinstance(cd.get("values"), str):
+                if cd.get("values") in from_reference:
+                    cd["reference"] = from_reference[cd.pop("values")]
+                elif isinstance(cd.get("values"), str):
                     cd["values"] = code_lists[cd["values"]]
                 elif cd.get("values") is not None:
                     cd["values"] = tuple(cd["values"])
@@ -217,6 +250,19 @@ def parse_registry(doc: dict) -> Registry:
             names = {c.name for c in columns}
             key = tuple(kd.get("key") or ())
             rules = tuple(Rule(**r) for r in kd.get("rules") or ())
+            tolerance = kd.get("reject_tolerance", REJECT_TOLERANCE)
+            for where, decl in [*((c.name, c) for c in columns),
+                                *((f"{r.a} {r.op} {r.b}", r) for r in rules)]:
+                if decl.severity not in SEVERITIES:
+                    raise ValueError(f"{feed}.{kind_name}.{where}: unknown severity "
+                                     f"{decl.severity!r} (one of {sorted(SEVERITIES)})")
+                if decl.tolerance is not None and decl.severity != "reject":
+                    raise ValueError(f"{feed}.{kind_name}.{where}: a tolerance applies to "
+                                     "severity reject only")
+                for share in (decl.tolerance, tolerance):
+                    if share is not None and not 0 <= share < 1:
+                        raise ValueError(f"{feed}.{kind_name}.{where}: tolerance {share} is not "
+                                         "a share of the rows (0 <= tolerance < 1)")
             for ref in (*key, *(r.a for r in rules), *(r.b for r in rules), kd.get("date_column")):
                 if ref is not None and ref not in names:
                     raise ValueError(f"{feed}.{kind_name}: {ref!r} is not a declared column")
@@ -233,6 +279,7 @@ def parse_registry(doc: dict) -> Registry:
                     files=_pattern(kd.get("files", DEFAULT_FILES), f"{feed}.{kind_name}"),
                     encoding=_encoding(kd.get("encoding", "utf-8"), f"{feed}.{kind_name}"),
                     variants=_variants(kd.get("variants") or {}, names, f"{feed}.{kind_name}"),
+                    reject_tolerance=tolerance,
                 )
             )
     feeds = tuple(dict.fromkeys(k.feed for k in kinds))

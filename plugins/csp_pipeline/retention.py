@@ -4,7 +4,9 @@ Landed and quarantined extracts hold direct identifiers, so their folders are re
 pipeline's user only (directories 0700, files 0600), and they are kept no longer than needed:
 `purge_expired` deletes landed files already loaded, and quarantined files with their reports,
 whose extract date (from the file name) is more than `Settings.retention_days` (CSP_RETENTION_DAYS,
-default 90) days before the night being run. The `csp_housekeeping` DAG runs it nightly.
+default 90) days before the night being run. Rejects files (<stem>.rejects.csv and their reports)
+count from the day their rows were rejected (meta.rejected_rows), never from the extract date.
+The `csp_housekeeping` DAG runs it nightly.
 Each deletion is logged to meta.retention_log and to the Python log. Files that were never loaded
 stay: they still have to be processed (or released from quarantine).
 """
@@ -16,8 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from csp_pipeline.landing import fingerprint, match, secure_tree  # noqa: F401 (re-exported)
-from csp_pipeline.registry import load_registry
+from csp_pipeline.landing import fingerprint, match
+from csp_pipeline.registry import REJECTS_SUFFIX, load_registry
 from csp_pipeline.settings import Settings
 from csp_pipeline.warehouse import connect, ensure_schema
 
@@ -32,7 +34,7 @@ class ExpiredFile:
     feed: str
     kind: str
     extract_date: date
-    reason: str  # loaded | quarantined
+    reason: str  # loaded | quarantined | rejected
     content_hash: str | None
 
 
@@ -66,11 +68,27 @@ def expired_files(settings: Settings, today: date, days: int, con) -> list[Expir
                                          date.fromisoformat(extract.extract_date), "loaded", digest))
         for path in sorted((settings.quarantine_dir / feed).glob("*")):
             extract = _quarantined(registry, feed, path)
-            if path.is_file() and extract and date.fromisoformat(extract.extract_date) < cutoff:
-                found.append(ExpiredFile(path, feed, extract.kind.name,
-                                         date.fromisoformat(extract.extract_date), "quarantined",
+            if not (path.is_file() and extract):
+                continue
+            rejects = REJECTS_SUFFIX.removesuffix("csv") in path.name  # ".rejects."
+            extract_day = date.fromisoformat(extract.extract_date)
+            since = _rejected_on(con, feed, path) if rejects else extract_day
+            if since < cutoff:
+                found.append(ExpiredFile(path, feed, extract.kind.name, extract_day,
+                                         "rejected" if rejects else "quarantined",
                                          fingerprint(path) if path.suffix == ".csv" else None))
     return found
+
+
+def _rejected_on(con, feed: str, path: Path) -> date:
+    """The day the rows of a rejects file (or its report) were rejected: the latest rejection
+    recorded for its original file or a released rejects file of it; else the file's own date."""
+    stem = path.name.split(".", 1)[0]
+    day = con.execute(
+        """SELECT max(rejected_at)::DATE FROM meta.rejected_rows
+           WHERE feed = ? AND source_file IN (?, ?)""",
+        [feed, f"{stem}.csv", f"{stem}{REJECTS_SUFFIX}"]).fetchone()[0]
+    return day or datetime.fromtimestamp(path.stat().st_mtime).date()
 
 
 def purge_expired(settings: Settings, now: datetime | date,

@@ -29,6 +29,10 @@ def _positive(env, name: str, default: int) -> int:
     return int(raw)
 
 
+def _folder(env, name: str) -> Path | None:
+    return Path(env[name]).resolve() if env.get(name) else None
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -42,6 +46,8 @@ class Settings:
     volume_drop_ratio: float
     retention_days: int   # landed/quarantined extracts older than this are deleted (logged)
     published_keep: int   # published snapshots kept beside `current`
+    config_dir: Path | None = None     # the deployment folder (partner variants, reference/)
+    reference_dir: Path | None = None  # reference CSVs, applied after config_dir/reference/
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -59,6 +65,8 @@ class Settings:
             volume_drop_ratio=float(env.get("CSP_VOLUME_DROP_RATIO", "0.1")),
             retention_days=_positive(env, "CSP_RETENTION_DAYS", 90),
             published_keep=_positive(env, "CSP_PUBLISHED_KEEP", 5),
+            config_dir=_folder(env, "CSP_CONFIG_DIR"),
+            reference_dir=_folder(env, "CSP_REFERENCE_DIR"),
         )
 
     def pseudonym_key(self, env: dict[str, str] | None = None) -> bytes:

@@ -2,9 +2,12 @@
 
 `csp suites --write` regenerates expectations/<feed>.<kind>.json; a test fails when the files and the
 registry disagree, so a change to a feed shows up in review as a diff of its checks.
-Each expectation's meta says its severity (blocking quarantines the file, warning is recorded) and
-its scope: `header` (the file's column set), `file` (whole-file rules such as key uniqueness, run on
-the key columns of every row) or `row` (run chunk by chunk, so memory stays bounded).
+Each expectation's meta says its severity (blocking quarantines the file; reject rejects the failing
+rows, and quarantines the file when they are more than its `tolerance`, a share of the file's rows;
+warning is recorded) and its scope: `header` (the file's declared columns, up to the last of them),
+`trailing` (undeclared columns after them: reported, ignored), `file` (whole-file rules such as key
+uniqueness, run on the key columns of every row) or `row` (run chunk by chunk, so memory stays
+bounded).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 
 from csp_pipeline.extract_sql import UNPARSED
+from csp_pipeline.reference import parameter
 from csp_pipeline.registry import Kind
 from csp_pipeline.settings import EXPECTATIONS_DIR
 
@@ -23,8 +27,11 @@ MAX_ROWS = 50_000_000
 OPS = {">=": True, ">": False}
 
 
-def _meta(severity: str, scope: str, rule: str) -> dict:
-    return {"severity": severity, "scope": scope, "rule": rule}
+def _meta(severity: str, scope: str, rule: str, tolerance: float | None = None) -> dict:
+    meta = {"severity": severity, "scope": scope, "rule": rule}
+    if tolerance is not None:
+        meta["tolerance"] = tolerance
+    return meta
 
 
 def build_suite(kind: Kind) -> gx.ExpectationSuite:
@@ -32,6 +39,10 @@ def build_suite(kind: Kind) -> gx.ExpectationSuite:
         gxe.ExpectTableColumnsToMatchSet(
             column_set=kind.column_names, exact_match=True,
             meta=_meta("blocking", "header", "exact column set"),
+        ),
+        gxe.ExpectTableColumnsToMatchSet(
+            column_set=kind.column_names, exact_match=True,
+            meta=_meta("warning", "trailing", "no undeclared columns after the declared ones"),
         ),
         gxe.ExpectTableRowCountToBeBetween(
             min_value={"$PARAMETER": "min_rows"}, max_value=MAX_ROWS,
@@ -47,35 +58,43 @@ def build_suite(kind: Kind) -> gx.ExpectationSuite:
         unique.meta = _meta("blocking", "file", "business key unique within the file")
         exps.append(unique)
     for col in kind.stored_columns:
-        sev = col.severity
+        sev, tol = col.severity, kind.tolerance(col)
         if col.required:
             exps.append(gxe.ExpectColumnValuesToNotBeNull(
-                column=col.name, meta=_meta(sev, "row", "required value present")))
+                column=col.name, meta=_meta(sev, "row", "required value present", tol)))
         if col.type != "VARCHAR" and not col.pii:
             exps.append(gxe.ExpectColumnValuesToBeNull(
                 column=col.name + UNPARSED,
-                meta=_meta(sev, "row", f"value parses as {col.type}")))
+                meta=_meta(sev, "row", f"value parses as {col.type}", tol)))
         if col.values:
             exps.append(gxe.ExpectColumnValuesToBeInSet(
                 column=col.name, value_set=list(col.values),
-                meta=_meta(sev, "row", "value in the contract's code list")))
+                meta=_meta(sev, "row", "value in the contract's code list", tol)))
+        if col.reference:  # the list follows the reference data: passed in at run time
+            exps.append(gxe.ExpectColumnValuesToBeInSet(
+                column=col.name, value_set={"$PARAMETER": parameter(col.reference)},
+                meta=_meta(sev, "row", f"value in the reference data ({col.reference})", tol)))
         if col.pattern:
             exps.append(gxe.ExpectColumnValuesToMatchRegex(
-                column=col.name, regex=col.pattern, meta=_meta(sev, "row", "value matches format")))
+                column=col.name, regex=col.pattern,
+                meta=_meta(sev, "row", "value matches format", tol)))
         if col.min is not None or col.max is not None:
             exps.append(gxe.ExpectColumnValuesToBeBetween(
                 column=col.name, min_value=col.min, max_value=col.max,
-                meta=_meta(sev, "row", "value within range")))
-    if kind.date_column:
+                meta=_meta(sev, "row", "value within range", tol)))
+    if kind.date_column:  # the date column's severity covers its window too
+        col = kind.column(kind.date_column)
         exps.append(gxe.ExpectColumnValuesToBeBetween(
             column=kind.date_column,
             min_value={"$PARAMETER": "window_start"}, max_value={"$PARAMETER": "window_end"},
-            meta=_meta("blocking", "row", "date within plausible window, not after extract date")))
+            meta=_meta(col.severity, "row", "date within plausible window, not after extract date",
+                       kind.tolerance(col))))
     for rule in kind.rules:
         exps.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A=rule.a, column_B=rule.b, or_equal=OPS[rule.op],
             ignore_row_if="either_value_is_missing",
-            meta=_meta(rule.severity, "row", f"{rule.a} {rule.op} {rule.b}")))
+            meta=_meta(rule.severity, "row", f"{rule.a} {rule.op} {rule.b}",
+                       kind.tolerance(rule))))
     return gx.ExpectationSuite(
         name=kind.id, expectations=exps, meta={"feed": kind.feed, "kind": kind.name}
     )

@@ -8,6 +8,7 @@ from typing import Iterator
 
 import duckdb
 
+from csp_pipeline import reference
 from csp_pipeline.registry import LINEAGE_COLUMNS, Kind, load_registry
 
 META_DDL = """
@@ -21,11 +22,26 @@ CREATE TABLE IF NOT EXISTS meta.deliveries (
     stream VARCHAR,                   -- landing.Extract.stream: what a re-issued file replaces
     source_file VARCHAR NOT NULL,
     bytes BIGINT,
-    rows BIGINT,
+    rows BIGINT,                      -- rows loaded
     status VARCHAR NOT NULL,          -- loaded | quarantined | superseded | released
     reason VARCHAR,
     run_id VARCHAR NOT NULL,
     processed_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+-- rows rejected by reject rules (rows in the file = rows + rows_rejected when loaded)
+ALTER TABLE meta.deliveries ADD COLUMN IF NOT EXISTS rows_rejected BIGINT DEFAULT 0;
+CREATE TABLE IF NOT EXISTS meta.rejected_rows (  -- one row per rejected row and failed rule
+    run_id VARCHAR NOT NULL,
+    feed VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    extract_date DATE NOT NULL,
+    row_number BIGINT NOT NULL,       -- 1-based data row in the delivered file
+    column_name VARCHAR,
+    rule VARCHAR NOT NULL,
+    value VARCHAR,                    -- as audited; '***' for identifier columns
+    rejected_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
 CREATE TABLE IF NOT EXISTS meta.validation_results (
     run_id VARCHAR NOT NULL,
@@ -37,7 +53,7 @@ CREATE TABLE IF NOT EXISTS meta.validation_results (
     suite VARCHAR NOT NULL,
     expectation VARCHAR NOT NULL,
     column_name VARCHAR,
-    severity VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,        -- blocking | reject | warning
     success BOOLEAN NOT NULL,
     element_count BIGINT,
     unexpected_count BIGINT,
@@ -49,7 +65,7 @@ CREATE TABLE IF NOT EXISTS meta.retention_log (
     feed VARCHAR,
     kind VARCHAR,
     extract_date DATE,
-    reason VARCHAR NOT NULL,          -- loaded | quarantined
+    reason VARCHAR NOT NULL,          -- loaded | quarantined | rejected
     content_hash VARCHAR,
     retention_days INTEGER NOT NULL,
     deleted_at TIMESTAMP NOT NULL DEFAULT current_timestamp
@@ -89,10 +105,12 @@ def raw_table_ddl(kind: Kind) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create meta tables and one raw table per declared kind (idempotent); a warehouse made
-    before a column was added gains it."""
+    """Create meta tables, one raw table per declared kind (empty for a feed that never
+    delivered, so that dbt builds whatever subset of feeds a deployment has) and the tables of
+    the deployment's reference rows (idempotent)."""
     con.execute(META_DDL)
     con.execute("ALTER TABLE meta.deliveries ADD COLUMN IF NOT EXISTS stream VARCHAR")
     for kind in load_registry().kinds:
         con.execute(raw_table_ddl(kind))
         con.execute(f"ALTER TABLE {kind.raw_table} ADD COLUMN IF NOT EXISTS _stream VARCHAR")
+    reference.ensure_tables(con)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from datetime import timedelta
@@ -14,6 +15,7 @@ import pytest
 from csp_pipeline.gate import data_docs_index
 from csp_pipeline.pii_scan import identifiers_from_extracts, scan
 from csp_pipeline.registry import load_registry
+from csp_pipeline.synthetic import NOT_SYNTHESISED
 from tests.support.pipeline import NIGHT, PipelineRun, csp
 
 pytestmark = pytest.mark.e2e
@@ -46,21 +48,45 @@ def test_run_exits_zero_and_every_dag_succeeds(pipeline_run):
         "csp_feed_youth_justice", "csp_warehouse", "csp_housekeeping")}
 
 
-def test_bad_file_is_quarantined_with_a_report_and_other_feeds_load(pipeline_run):
+def csv_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return list(csv.reader(fh))
+
+
+def test_a_bad_row_is_rejected_and_the_rest_of_its_file_loads(pipeline_run):
+    """The broken file's unknown crime type (data row 2) is a reject: that row goes to the
+    rejects file and meta.rejected_rows, every other row of the file loads."""
     name = Path(pipeline_run.broken_file).name
-    status = warehouse(pipeline_run, f"SELECT status, reason FROM meta.deliveries "
-                                     f"WHERE source_file = '{name}'")
-    assert status and status[0][0] == "quarantined"
-    assert "Crime type" in status[0][1] and "rows: 2" in status[0][1]
-    report = pipeline_run.settings.quarantine_dir / "police" / name.replace(".csv", ".report.json")
-    doc = json.loads(report.read_text())
-    failure = next(f for f in doc["failures"] if f["column"] == "Crime type")
-    assert failure["rule"] == "value in the contract's code list" and failure["rows"] == [2]
-    assert (pipeline_run.settings.quarantine_dir / "police" / name).exists()
+    delivered = csv_rows(pipeline_run.settings.landing_dir / pipeline_run.broken_file)
+    [(status, rows, rejected)] = warehouse(pipeline_run, f"""SELECT status, rows, rows_rejected
+        FROM meta.deliveries WHERE source_file = '{name}'""")
+    assert (status, rows, rejected) == ("loaded", len(delivered) - 2, 1)
+    numbers = warehouse(pipeline_run, f"""SELECT _row_number FROM raw.police__crimes
+                                          WHERE _source_file = '{name}' ORDER BY 1""")
+    assert [n for (n,) in numbers] == [n for n in range(1, len(delivered)) if n != 2]
+    assert warehouse(pipeline_run, """SELECT source_file, row_number, column_name, rule, value
+                                      FROM meta.rejected_rows""") == [
+        (name, 2, "Crime type", "value in the contract's code list", "Burglery")]
+    rejects = pipeline_run.settings.quarantine_dir / "police" / name.replace(".csv", ".rejects.csv")
+    assert csv_rows(rejects) == [delivered[0], delivered[2]]  # the row as delivered
+    doc = json.loads(rejects.with_suffix(".report.json").read_text())
+    assert doc["rows"] == {"in_file": len(delivered) - 1, "loaded": len(delivered) - 2,
+                           "rejected": 1, "quarantined": 0}
+    assert not (pipeline_run.settings.quarantine_dir / "police" / name).exists()
     loaded = dict(warehouse(pipeline_run, "SELECT feed, sum(rows) FROM meta.deliveries "
                                           "WHERE status = 'loaded' GROUP BY feed"))
     assert set(loaded) == {"police", "fire", "education", "substance_misuse", "youth_justice"}
     assert all(n > 0 for n in loaded.values())
+
+
+def test_every_file_s_rows_are_loaded_or_rejected(pipeline_run):
+    """Nothing lost: for every delivery, rows in the file = rows loaded + rows rejected."""
+    deliveries = warehouse(pipeline_run, """SELECT feed, source_file, rows, rows_rejected
+                                            FROM meta.deliveries WHERE status = 'loaded'""")
+    assert len(deliveries) > 10
+    for feed, source_file, rows, rejected in deliveries:
+        in_file = len(csv_rows(pipeline_run.generated / feed / source_file)) - 1
+        assert in_file == rows + rejected, (feed, source_file)
 
 
 def test_every_generated_row_is_loaded_once_per_delivery(pipeline_run):
@@ -118,7 +144,8 @@ def test_data_docs_show_every_feeds_validations(pipeline_run):
     index = data_docs_index(pipeline_run.settings.data_dir / "gx")
     pages = {p.relative_to(index.parent / "validations").parts[0]
              for p in index.parent.glob("validations/**/*.html")}
-    assert pages == {k.id for k in load_registry().kinds}  # a folder of pages per suite
+    landed = {k.id for k in load_registry().kinds if (k.feed, k.name) not in NOT_SYNTHESISED}
+    assert pages == landed  # a folder of pages per suite that validated a file
     assert "police__crimes" in index.read_text()
 
 
@@ -130,11 +157,17 @@ def test_dbt_docs_are_generated_from_the_nights_warehouse(pipeline_run):
     assert "model.csp.cs_fire_monthly_performance" in catalog["nodes"]
 
 
-def test_status_reports_loaded_quarantined_and_published(pipeline_run):
+def test_status_reports_loaded_rejected_quarantined_and_published(pipeline_run):
     out = csp(pipeline_run.env, "status")
     assert out.returncode == 0, out.stderr
     assert "fire/incidents" in out.stdout and "Published:" in out.stdout
     assert f"{NIGHT}" in out.stdout
+    # the partner's crimes extract is the source of every Cleveland Police month
+    police = [line for line in out.stdout.splitlines() if line.startswith("  Cleveland Police ")]
+    assert police and all("partner extract" in line for line in police)
+    header, police = (next(line.split() for line in out.stdout.splitlines()
+                           if line.split()[:1] == [first]) for first in ("feed/kind", "police/crimes"))
+    assert police[header.index("rejected")] == "1"
 
 
 def test_no_direct_identifier_passes_the_boundary(pipeline_run, tmp_path):
@@ -179,22 +212,23 @@ def test_rerunning_the_night_changes_nothing(pipeline_run):
     assert state() == before
 
 
-def test_a_fixed_quarantined_file_is_released_and_loads_on_the_next_run(pipeline_run):
+def test_a_fixed_rejects_file_is_released_and_its_row_added_on_the_next_run(pipeline_run):
     """Runs after the other tests: it changes the warehouse."""
     name = Path(pipeline_run.broken_file).name
-    quarantined = pipeline_run.settings.quarantine_dir / "police" / name
-    quarantined.write_text(quarantined.read_text().replace("Burglery", "Burglary"))
+    rejects = pipeline_run.settings.quarantine_dir / "police" / name.replace(".csv", ".rejects.csv")
+    rejects.write_text(rejects.read_text().replace("Burglery", "Burglary"))
     (police_before,) = warehouse(pipeline_run, "SELECT count(*) FROM raw.police__crimes")[0]
 
-    released = csp(pipeline_run.env, "release", f"police/{name}")
+    released = csp(pipeline_run.env, "release", f"police/{rejects.name}")
     assert released.returncode == 0, released.stderr
     again = csp(pipeline_run.env, "run", "--date", NIGHT.isoformat())
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
 
-    (status, rows), = warehouse(pipeline_run, f"""SELECT status, rows FROM meta.deliveries
-        WHERE source_file = '{name}' ORDER BY processed_at DESC LIMIT 1""")
+    ledger = warehouse(pipeline_run, f"""SELECT source_file, status, rows, rows_rejected
+        FROM meta.deliveries WHERE source_file IN ('{name}', '{rejects.name}')
+        ORDER BY processed_at""")
     expected = len(pd.read_csv(pipeline_run.generated / "police" / name))
-    assert (status, rows) == ("loaded", expected)
+    assert ledger == [(name, "loaded", expected - 1, 1), (rejects.name, "loaded", 1, 0)]
     (police_after,) = warehouse(pipeline_run, "SELECT count(*) FROM raw.police__crimes")[0]
-    assert police_after == police_before + expected
-    assert not quarantined.exists()
+    assert police_after == police_before + 1
+    assert not rejects.exists()

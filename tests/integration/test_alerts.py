@@ -19,7 +19,7 @@ import pytest
 
 from csp_pipeline import alerts
 from csp_pipeline.ingest import process
-from csp_pipeline.landing import Extract
+from csp_pipeline.landing import match
 from csp_pipeline.registry import load_registry
 from csp_pipeline.settings import Settings
 from tests.support.rows import valid_rows, write_extract
@@ -90,7 +90,7 @@ def test_a_quarantined_file_posts_file_feed_and_reason(webhook, tmp_path: Path):
     rows = valid_rows(kind, 5, night)
     rows[3]["ETHNICITY"] = "Martian"
     path = write_extract(settings.landing_dir, kind, night, rows)
-    outcome = process(settings, Extract(path, kind, night.isoformat()), "n1", b"k")
+    outcome = process(settings, match(load_registry(), kind.feed, path), "n1", b"k")
     assert outcome.status == "quarantined"
     alerts.notify_quarantine(settings, outcome.as_dict())
     [(_, payload)] = webhook.received

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import calendar
-import csv
 import random
 from collections import defaultdict
 from datetime import date, timedelta
@@ -23,10 +22,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.settings import DBT_PROJECT_DIR
+from csp_pipeline.reference import bundled_rows
 from tests.support.warehouse import create_warehouse, dbt, insert_raw, query
 
 HARTLEPOOL, MIDDLESBROUGH, REDCAR, STOCKTON = "E06000001", "E06000002", "E06000003", "E06000004"
+FORCE = "Cleveland Police"
 CRIME_TYPES = ["Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson",
                "Drugs", "Other crime", "Other theft", "Possession of weapons", "Public order",
                "Robbery", "Shoplifting", "Theft from the person", "Vehicle crime",
@@ -38,16 +38,12 @@ SELECT = ["--select", *(f"+{m}" for m in MARTS), "--indirect-selection", "cautio
 _ids = count(1)
 
 
-def seed(name: str) -> list[dict]:
-    with open(DBT_PROJECT_DIR / "seeds" / f"{name}.csv", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-AREAS = [r["la_code"] for r in seed("ref_areas")]
-WARDS = {r["ward_code"]: r for r in seed("ref_wards")}
+AREAS = [r["la_code"] for r in bundled_rows("ref_areas")]
+AREA_NAMED = {r["la_name"].lower(): r["la_code"] for r in bundled_rows("ref_areas")}
+WARDS = {r["ward_code"]: r for r in bundled_rows("ref_wards")}
 HARTLEPOOL_WARD = {r["ward_name"]: code for code, r in WARDS.items() if r["la_code"] == HARTLEPOOL}
 POPULATION = {(r["la_code"], int(r["year"])): int(r["population_total"])
-              for r in seed("ref_populations")}
+              for r in bundled_rows("ref_populations")}
 
 
 def rnd(num: int, den: int, places: int = 0) -> Decimal:
@@ -179,6 +175,7 @@ def crime_rows(rng: random.Random) -> list[dict]:
                     rows.append({"incident_id": f"INC{next(_ids):07d}", "month": m.isoformat(),
                                  "crime_type": t, "recorded_date": (m + timedelta(days=3)).isoformat(),
                                  "ward_code": ward, "last_outcome_category": "Under investigation",
+                                 "reported_by": FORCE, "falls_within": FORCE,
                                  "_extract_date": (add_months(m, 1)).isoformat()})
     # Later versions: new outcomes, a corrected crime type, a corrected month.
     for r in rng.sample(rows, 40):
@@ -192,6 +189,39 @@ def crime_rows(rng: random.Random) -> list[dict]:
     rows.append({"incident_id": "INC-UNKNOWN-WARD", "month": "2024-01-01", "crime_type": "Drugs",
                  "recorded_date": "2024-01-05", "ward_code": "E05999999",
                  "_extract_date": "2024-02-01"})
+    # No ward: placed by the local authority named in the LSOA name (any case), in no area when
+    # that authority is not onboarded, unlocated without an LSOA.
+    for iid, lsoa_name in (("INC-LSOA-1", "Stockton-on-Tees 012C"), ("INC-LSOA-2", "redcar and cleveland 001A"),
+                           ("INC-LSOA-3", "Darlington 004B"), ("INC-LSOA-4", None)):
+        rows.append({"incident_id": iid, "month": "2023-06-01", "crime_type": "Robbery",
+                     "recorded_date": "2023-06-09", "lsoa_name": lsoa_name,
+                     "lsoa_code": lsoa_name and "E01012345", "reported_by": FORCE,
+                     "_extract_date": "2023-07-01"})
+    return rows
+
+
+def street(month: str, force: str, lsoa_name: str | None, crime_type: str) -> dict:
+    """A police.uk download row (the download of `force` for `month`)."""
+    end = add_months(date.fromisoformat(month), 1) - timedelta(days=1)
+    return {"month": month, "reported_by": force, "falls_within": force, "crime_type": crime_type,
+            "lsoa_name": lsoa_name, "lsoa_code": lsoa_name and "E01012345",
+            "location": "On or near Church Street" if lsoa_name else "No Location",
+            "_extract_date": end.isoformat(), "_stream": force.lower().replace(" ", "-")}
+
+
+def street_rows() -> list[dict]:
+    """police.uk downloads: the partner's force for months before its extract starts (counted)
+    and for two months it covers (not counted: the partner wins); another force, whose rows in
+    our areas count. Every row is kept, a row published twice counts twice."""
+    rows = []
+    for month in ("2022-11-01", "2022-12-01", "2023-01-01", "2023-02-01"):
+        for name, t in (("Hartlepool 001A", "Burglary"), ("Hartlepool 001A", "Burglary"),
+                        ("Middlesbrough 014C", "Anti-social behaviour"),
+                        ("Stockton-on-Tees 020A", "Drugs"), ("Darlington 003B", "Drugs"),
+                        (None, "Other theft")):
+            rows.append(street(month, FORCE, name, t))
+    rows += [street("2023-01-01", "Durham Constabulary", n, "Vehicle crime")
+             for n in ("Stockton-on-Tees 001A", "Durham 011A", None)]
     return rows
 
 
@@ -275,7 +305,8 @@ def episode_rows(rng: random.Random) -> list[dict]:
 @pytest.fixture(scope="module")
 def data() -> dict[str, list[dict]]:
     rng = random.Random(20240531)
-    return {"fire": fire_rows(), "crimes": crime_rows(rng), "attendance": attendance_rows(rng),
+    return {"fire": fire_rows(), "crimes": crime_rows(rng), "street": street_rows(),
+            "attendance": attendance_rows(rng),
             "exclusions": exclusion_rows(rng), "neet": neet_rows(rng),
             "episodes": episode_rows(rng)}
 
@@ -285,6 +316,7 @@ def warehouse(tmp_path_factory, data) -> Path:
     path = create_warehouse(tmp_path_factory.mktemp("cs_marts") / "warehouse.duckdb")
     load(path, "fire", "incidents", data["fire"])
     load(path, "police", "crimes", data["crimes"])
+    load(path, "police", "street", data["street"])
     load(path, "education", "attendance", data["attendance"])
     load(path, "education", "exclusions", data["exclusions"])
     load(path, "education", "neet", data["neet"])
@@ -359,12 +391,22 @@ def test_months_and_wards_without_fires_are_zero_not_missing(warehouse):
 
 
 # ---------------------------------------------------------------- (b) independent expectations
+def area_of(r: dict) -> str | None:
+    """The area of a police record: its ward's, else the one its LSOA name names."""
+    if r.get("ward_code") in WARDS:
+        return WARDS[r["ward_code"]]["la_code"]
+    return AREA_NAMED.get((r.get("lsoa_name") or "").rsplit(" ", 1)[0].lower())
+
+
 def test_crime_monthly_matches_an_independent_count(warehouse, data):
+    partner = latest(data["crimes"], ("incident_id",))
+    covered = {(r["reported_by"], r["month"]) for r in partner if r.get("reported_by")}
+    police_uk = [r for r in data["street"] if (r["reported_by"], r["month"]) not in covered]
+    assert 0 < len(police_uk) < len(data["street"])  # the partner wins the months it covers
     counts: dict[tuple, int] = defaultdict(int)
-    for r in latest(data["crimes"], ("incident_id",)):
-        if r["ward_code"] in WARDS:
-            counts[(WARDS[r["ward_code"]]["la_code"], date.fromisoformat(r["month"]),
-                    r["crime_type"])] += 1
+    for r in partner + police_uk:
+        if area_of(r):
+            counts[(area_of(r), date.fromisoformat(r["month"]), r["crime_type"])] += 1
     span = months(min(k[1] for k in counts), max(k[1] for k in counts))
     expected = set()
     for la in AREAS:
@@ -491,23 +533,26 @@ def test_substance_misuse_outcomes_match_an_independent_count(warehouse, data):
 # ---------------------------------------------------------------- (c) incremental = full refresh
 INCREMENTAL = ["--select", "+cs_fire_monthly_performance", "+cs_fire_economic_cost_monthly",
                "+cs_fire_hotspot_wards_monthly", "+cs_crime_monthly", "+cs_education_termly",
+               "+dq_police_attribution",
                "--exclude", "test_type:data", "test_type:unit"]
 # Columns that record when and from what a row was last written, not what it says.
 STAGING_STATE = {"stg_fire__incidents": "processed_at, previous_month",
                  "stg_police__crimes": "processed_at, previous_month",
+                 "stg_police__street": "processed_at",
                  "stg_education__attendance": "processed_at"}
 
 
 def deliver(path: Path, feed: str, kind: str, rows: list[dict], extract: str, loaded_at: str,
-            reissue: bool = False) -> None:
+            reissue: bool = False, stream: str | None = None) -> None:
     """A promoted delivery as the loader leaves it: its own content hash and load time; a
-    re-issued extract for the same date replaces the earlier delivery."""
-    table = f"raw.{feed}__{kind}"
+    re-issued extract for the same date and stream replaces the earlier delivery."""
+    table, stream = f"raw.{feed}__{kind}", stream or kind
     if reissue:
         with duckdb.connect(str(path)) as con:
-            con.execute(f"DELETE FROM {table} WHERE _extract_date = ?", [extract])
+            con.execute(f"DELETE FROM {table} WHERE _extract_date = ? AND _stream = ?",
+                        [extract, stream])
     insert_raw(path, feed, kind, [{k: v for k, v in r.items() if k != "_extract_date"}
-                                  for r in rows], extract)
+                                  | {"_stream": stream} for r in rows], extract)
     with duckdb.connect(str(path)) as con:
         con.execute(f"UPDATE {table} SET _content_hash = ?, _loaded_at = ? "
                     f"WHERE _content_hash = 'test'", [f"{extract}/{loaded_at}", loaded_at])
@@ -516,7 +561,7 @@ def deliver(path: Path, feed: str, kind: str, rows: list[dict], extract: str, lo
 def snapshot(path: Path) -> dict[str, set]:
     out = {m: set(query(path, f"SELECT * FROM marts.{m}"))
            for m in ("cs_fire_monthly_performance", "cs_fire_economic_cost_monthly",
-                     "cs_fire_hotspot_wards_monthly", "cs_crime_monthly")}
+                     "cs_fire_hotspot_wards_monthly", "cs_crime_monthly", "dq_police_attribution")}
     for model, state in STAGING_STATE.items():
         out[model] = set(query(path, f"SELECT * EXCLUDE ({state}) FROM staging.{model}"))
     out["int_education__attendance_termly"] = set(query(
@@ -532,7 +577,15 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path):
 
     def crime(iid: str, month: str, crime_type: str, ward: str = burn) -> dict:
         return {"incident_id": iid, "month": month, "crime_type": crime_type, "ward_code": ward,
-                "recorded_date": month}
+                "recorded_date": month, "reported_by": FORCE}
+
+    def download(month: str, rows: list[tuple[str | None, str]], loaded_at: str,
+                 force: str = FORCE, reissue: bool = False) -> None:
+        """A police.uk download of the force's month: (LSOA name, crime type) per row."""
+        got = [street(month, force, name, t) for name, t in rows]
+        end = add_months(date.fromisoformat(month), 1) - timedelta(days=1)
+        deliver(path, "police", "street", got, end.isoformat(), loaded_at, reissue,
+                stream=force.lower().replace(" ", "-"))
 
     def pupil(upn: str, term: str, missed: int) -> dict:
         return {"upn_pseudonym": upn, "birth_month": "2012-01-01", "la_code": HARTLEPOOL,
@@ -551,6 +604,15 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path):
                                        crime("P2", "2024-02-01", "Drugs"),
                                        crime("P3", "2023-02-01", "Robbery", seaton)],
             "2024-03-01", "2024-03-01 02:00:00")
+    # police.uk downloads: October to January count (the partner extract does not cover them
+    # yet); February does not (P1, P2). Durham's January shares January's extract date.
+    n1 = "2024-03-01 02:00:00"
+    download("2023-10-01", [("Hartlepool 001A", "Burglary")] * 2 + [(None, "Drugs")], n1)
+    download("2023-11-01", [("Hartlepool 001A", "Shoplifting")] * 3, n1)
+    download("2023-12-01", [("Middlesbrough 002B", "Drugs")], n1)
+    download("2024-01-01", [("Hartlepool 001A", "Robbery")] * 2, n1)
+    download("2024-01-01", [("Stockton-on-Tees 001A", "Drugs")], n1, force="Durham Constabulary")
+    download("2024-02-01", [("Hartlepool 001A", "Burglary")] * 2, n1)
     deliver(path, "education", "attendance", [pupil("U1", "Autumn", 5), pupil("U2", "Autumn", 20)],
             "2024-03-01", "2024-03-01 02:00:00")
     dbt(path, "build", *INCREMENTAL, target_dir=target)
@@ -575,7 +637,12 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path):
     # Night 3 (2024-03-21): night 2's extract is re-issued without B's and C's new versions (they
     # fall back to night 1's), without G, P6 and U3 (withdrawn: no other version; their month or
     # term changes nothing else) and with E and P4 changed; a late backfill of an older extract
-    # carries an older version of A (must not win) and a fire nobody had sent.
+    # carries an older version of A (must not win) and a fire nobody had sent. Without P6,
+    # October rests on police.uk again; November is downloaded again (replacing the first
+    # download), December again with no rows at all.
+    n3 = "2024-03-21 02:00:00"
+    download("2023-11-01", [("Middlesbrough 002B", "Shoplifting")], n3, reissue=True)
+    download("2023-12-01", [], n3, reissue=True)
     deliver(path, "fire", "incidents", [
         f("E", "2024-03-05", "Hart", "Chimney fire", "Dwelling", "Deliberate"),
     ], "2024-03-11", "2024-03-21 02:00:00", reissue=True)
@@ -606,6 +673,19 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path):
     assert fires["B"] == (date(2024, 2, 1), False)   # re-issue dropped night 2's version
     assert fires["C"] == (date(2024, 2, 1), True)    # back in February
     assert fires["E"][1] is True and "F" in fires and "G" not in fires
+    assert {p for (p,) in query(path, """SELECT DISTINCT processed_at FROM staging.stg_police__street
+                                        WHERE month = DATE '2024-01-01'""")} == {night1}
+    crimes = {(la, m.isoformat()[:7], t): n for la, m, t, n in query(path, """
+        SELECT la_code, month, crime_type, incidents FROM marts.cs_crime_monthly""")}
+    assert crimes[(HARTLEPOOL, "2023-10", "Burglary")] == 2       # police.uk again: P6 withdrawn
+    assert crimes[(HARTLEPOOL, "2023-10", "Drugs")] == 0
+    assert crimes[(HARTLEPOOL, "2023-11", "Shoplifting")] == 0    # the re-download replaced ...
+    assert crimes[(MIDDLESBROUGH, "2023-11", "Shoplifting")] == 1  # ... the first one
+    assert crimes[(MIDDLESBROUGH, "2023-12", "Drugs")] == 0       # withdrawn download
+    assert crimes[(HARTLEPOOL, "2024-01", "Robbery")] == 0        # the partner covers January
+    assert crimes[(HARTLEPOOL, "2024-01", "Drugs")] == 1          # P2
+    assert crimes[(STOCKTON, "2024-01", "Drugs")] == 1            # Durham's own download
+    assert crimes[(HARTLEPOOL, "2024-02", "Burglary")] == 1       # P1 only, not police.uk's two
 
     dbt(path, "build", *INCREMENTAL, "--full-refresh", target_dir=target)
     full = snapshot(path)

@@ -3,7 +3,8 @@ DuckDB file, real GE suites from expectations/, real quarantine), for every kind
 
 Good files are built from each kind's declaration (tests/support/rows.py); the bad files and the
 rule each must break are derived from the same declaration, so a new column, code list, pattern,
-range, key or cross-field rule is tested without a line here changing.
+range, key or cross-field rule is tested without a line here changing. Row rejects (rules of
+severity reject, their tolerance, the rejects file, its release) are in test_rejects.py.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from csp_pipeline.ingest import Outcome, process
 from csp_pipeline.landing import match
 from csp_pipeline.registry import Column, Kind, Rule, load_registry
 from csp_pipeline.settings import Settings
+from csp_pipeline.suites import load_suite
 from tests.support.rows import Row, csv_bytes, repair, valid_rows, write_extract
 
 REGISTRY = load_registry()
@@ -42,7 +44,8 @@ IMPOSSIBLE = {"DATE": "2023-02-30", "TIMESTAMP": "2023-02-30T10:00:00", "MONTH":
 
 @dataclass
 class Defect:
-    """One blocking rule broken on one data row (and, for duplicates, row 1 as well)."""
+    """One rule that blocks or rejects broken on one data row (and, for duplicates, row 1 as
+    well)."""
 
     name: str
     rule: str
@@ -91,7 +94,8 @@ def _rule_breach(kind: Kind, rule: Rule, row: Row) -> dict[str, str | None]:
 
 
 def defects(kind: Kind, row: Row) -> list[Defect]:
-    """Every blocking rule of the kind's suite, each broken once (`row` is a valid row)."""
+    """Every rule of the kind's suite that blocks or rejects, each broken once (`row` is a valid
+    row)."""
     found: list[Defect] = []
     stored = [c for c in kind.columns if c.pii != "drop"]
     for col in stored:
@@ -103,9 +107,11 @@ def defects(kind: Kind, row: Row) -> list[Defect]:
         if typed and col.type in IMPOSSIBLE:
             found.append(Defect(f"{col.name}: impossible date", f"value parses as {col.type}",
                                 col.name, {col.name: IMPOSSIBLE[col.type]}, also))
-        if col.values:
-            found.append(Defect(f"{col.name}: code", "value in the contract's code list",
-                                col.name, {col.name: "Not a listed code"}))
+        if col.values or col.reference:
+            rule = (f"value in the reference data ({col.reference})" if col.reference
+                    else "value in the contract's code list")
+            found.append(Defect(f"{col.name}: code", rule, col.name,
+                                {col.name: "Not a listed code"}))
         if col.pattern:
             found.append(Defect(f"{col.name}: pattern", "value matches format", col.name,
                                 {col.name: "X1"}))
@@ -122,7 +128,7 @@ def defects(kind: Kind, row: Row) -> list[Defect]:
                             {col.name: _after(col, date(NIGHT.year - gate.PLAUSIBLE_YEARS - 1,
                                                         12, 31))}))
     for rule in kind.rules:
-        if rule.severity == "blocking":
+        if rule.severity != "warning":
             found.append(Defect(f"{rule.a} {rule.op} {rule.b}", f"{rule.a} {rule.op} {rule.b}",
                                 rule.a, _rule_breach(kind, rule, row), skip=rule))
     if kind.key:
@@ -142,6 +148,27 @@ def defect_file_rows(kind: Kind) -> tuple[list[Row], dict[str, int]]:
         rows[n - 1] = d.apply(kind, rows[n - 1], rows[0])
         where[d.name] = n
     return rows, where
+
+
+def declared_severities(kind: Kind) -> dict[tuple[str, str | None], tuple[str, float | None]]:
+    """(rule, column) -> (severity, tolerance), as the kind's suite declares them."""
+    found = {}
+    for exp in load_suite(kind).expectations:
+        kw = exp.configuration.kwargs
+        column = (kw.get("column") or kw.get("column_A") or ", ".join(kw.get("column_list") or [])
+                  or None)
+        column = column.removesuffix(" (unparsed)") if column else None
+        found[(exp.meta["rule"], column)] = (exp.meta["severity"], exp.meta.get("tolerance"))
+    return found
+
+
+def expected_severity(kind: Kind, target: tuple[str, str | None], failing: int, rows: int) -> str:
+    """A reject rule failing on more than its tolerance of the file's rows blocks (GE's
+    `mostly` over the whole file: at least 1 - tolerance of the rows pass)."""
+    severity, tolerance = declared_severities(kind)[target]
+    if severity == "reject" and (rows - failing) / rows < 1 - tolerance:
+        return "blocking"
+    return severity
 
 
 def expected_failures(kind: Kind) -> dict[tuple[str, str | None], list[int]]:
@@ -199,7 +226,8 @@ def raw_rows(settings: Settings, kind: Kind, extract: date | None = None) -> int
 
 
 def failures(report: dict) -> dict[tuple[str, str | None], dict]:
-    return {(f["rule"], f["column"]): f for f in report["failures"] if f["severity"] == "blocking"}
+    """Failures that block or reject (not warnings), by (rule, column)."""
+    return {(f["rule"], f["column"]): f for f in report["failures"] if f["severity"] != "warning"}
 
 
 def report_of(settings: Settings, kind: Kind, extract: date) -> dict:
@@ -271,7 +299,7 @@ def defect_run(tmp_path_factory, shared_data_dir):
 
 
 @pytest.mark.parametrize(("kind_id", "defect"), ROW_CASES)
-def test_each_blocking_rule_fails_for_the_right_reason(defect_run, kind_id, defect):
+def test_each_rule_fails_for_the_right_reason(defect_run, kind_id, defect):
     kind = KINDS[kind_id]
     got = defect_run(kind)
     d = next(x for x in defects(kind, got["rows"][0]) if x.name == defect)
@@ -281,6 +309,8 @@ def test_each_blocking_rule_fails_for_the_right_reason(defect_run, kind_id, defe
     expected_rows = expected_failures(kind)[(d.rule, d.column)]
     assert row in failure["rows"] and failure["rows"] == expected_rows
     assert failure["unexpected_count"] == len(expected_rows)
+    assert failure["severity"] == expected_severity(kind, (d.rule, d.column), len(expected_rows),
+                                                    len(got["rows"]))
 
 
 @pytest.mark.parametrize("kind_id", KINDS)
@@ -289,9 +319,15 @@ def test_a_bad_file_is_quarantined_with_a_report_and_nothing_else_changes(defect
     got = defect_run(kind)
     s, out, report = got["settings"], got["outcome"], got["report"]
     label = f"{kind.feed}/{got['bad'].name}"
-    # Exactly the planted failures, nothing collateral; warnings none.
+    # Exactly the planted failures, nothing collateral; warnings none; the duplicate key blocks,
+    # so the rows reject rules would have rejected are quarantined with the rest of the file.
     assert {k: f["rows"] for k, f in failures(report).items()} == expected_failures(kind)
-    assert [f for f in report["failures"] if f["severity"] != "blocking"] == []
+    assert {k: f["severity"] for k, f in failures(report).items()} == {
+        k: expected_severity(kind, k, len(rows), len(got["rows"]))
+        for k, rows in expected_failures(kind).items()}
+    assert [f for f in report["failures"] if f["severity"] == "warning"] == []
+    assert report["rows"] == {"in_file": len(got["rows"]), "loaded": 0, "rejected": 0,
+                              "quarantined": len(got["rows"])}
     assert out.status == "quarantined" and label in out.reason
     # Moved with its reports; the Markdown names file, rule, column and the release command.
     assert not got["bad"].exists()
@@ -326,8 +362,9 @@ def _land_variant(settings: Settings, kind: Kind, variant: str) -> tuple[Path, l
     path.parent.mkdir(parents=True, exist_ok=True)
     if variant == "missing column":
         path.write_bytes(csv_bytes(header[:-1], rows))
-    elif variant == "extra column":
-        path.write_bytes(csv_bytes([*header, "NOTES"], [dict(r, NOTES="x") for r in rows]))
+    elif variant == "undeclared column among the declared":
+        columns = [*header[:-1], "NOTES", header[-1]]  # at the end it is ignored: test_rejects.py
+        path.write_bytes(csv_bytes(columns, [dict(r, NOTES="x") for r in rows]))
     elif variant == "truncated mid-row":
         data = csv_bytes(header, rows)
         last_row_start = data.rstrip(b"\n").rfind(b"\n") + 1
@@ -342,7 +379,7 @@ def _land_variant(settings: Settings, kind: Kind, variant: str) -> tuple[Path, l
 
 FILE_CASES = {  # variant -> (rule, rows, text that must appear in the sample values)
     "missing column": ("exact column set", [], "missing: ['{last}']"),
-    "extra column": ("exact column set", [], "unexpected: ['NOTES']"),
+    "undeclared column among the declared": ("exact column set", [], "unexpected: ['NOTES']"),
     "truncated mid-row": (WELL_FORMED, [GOOD_ROWS], "MISSING COLUMNS"),
     "non-UTF-8 bytes": (WELL_FORMED, [3], "INVALID ENCODING"),
 }
@@ -547,9 +584,9 @@ def test_a_crash_half_way_through_promote_rolls_back_and_a_rerun_loads_once(sett
     path.write_bytes(csv_bytes(POLICE.column_names, valid_rows(POLICE, 8, NIGHT, start=50)))
     real_promote_sql = ingest.promote_sql
 
-    def crashing_promote_sql(kind: Kind, header: list[str], variant=None) -> str:
+    def crashing_promote_sql(kind: Kind, header: list[str], variant=None, skip=None) -> str:
         # Fails on the 4th inserted row: after the DELETE of the earlier delivery, mid-INSERT.
-        return real_promote_sql(kind, header, variant).replace(
+        return real_promote_sql(kind, header, variant, skip).replace(
             "current_timestamp FROM", "CASE WHEN row_number() OVER () > 3 THEN "
             "error('simulated crash')::TIMESTAMP ELSE current_timestamp END FROM")
 
@@ -581,17 +618,22 @@ def test_large_files_are_validated_chunk_by_chunk_with_file_row_numbers(settings
     rows[4499]["Incident ID"] = rows[9]["Incident ID"]  # duplicate of a row in the first chunk
     calls = []
     real_run = gate._run
-    monkeypatch.setattr(gate, "_run", lambda kind, scopes, frame, params, root: calls.append(
-        (scopes, len(frame))) or real_run(kind, scopes, frame, params, root))
+    monkeypatch.setattr(gate, "_run", lambda kind, scopes, frame, params, root, only=(): (
+        calls.append((scopes, len(frame), len(only)))
+        or real_run(kind, scopes, frame, params, root, only)))
     out = run(settings, write_extract(settings.landing_dir, POLICE, NIGHT, rows))
     assert out.status == "quarantined"
-    assert calls == [(("header",), 0), (("row",), 2048), (("row",), 2048), (("row",), 904),
-                     (("file",), n)]
+    assert calls == [(("header",), 0, 0), (("trailing",), 0, 0), (("row",), 2048, 0),
+                     (("row",), 2048, 0), (("row",), 904, 0),
+                     (("row",), 904, 1),  # the reject rule that failed there, for its rows
+                     (("file",), n, 0)]
     report = report_of(settings, POLICE, NIGHT)
     got = {k: (f["unexpected_count"], f["rows"], f["sample_values"])
            for k, f in failures(report).items()}
     assert got == {("value in the contract's code list", "Crime type"): (1, [4900], ["Burglery"]),
                    (UNIQUE, "Incident ID"): (2, [10, 4500], [rows[9]["Incident ID"]] * 2)}
+    severities = {k[1]: f["severity"] for k, f in failures(report).items()}
+    assert severities == {"Crime type": "reject", "Incident ID": "blocking"}
     counts = dict(sql(settings, """SELECT expectation || ':' || column_name, element_count
                                    FROM meta.validation_results WHERE column_name IS NOT NULL"""))
     assert counts["expect_column_values_to_be_in_set:Crime type"] == n  # every chunk evaluated
@@ -600,11 +642,11 @@ def test_large_files_are_validated_chunk_by_chunk_with_file_row_numbers(settings
 def test_a_file_of_one_chunk_is_validated_in_one_pass(settings, monkeypatch):
     calls = []
     real_run = gate._run
-    monkeypatch.setattr(gate, "_run", lambda kind, scopes, frame, params, root: calls.append(
-        scopes) or real_run(kind, scopes, frame, params, root))
+    monkeypatch.setattr(gate, "_run", lambda kind, scopes, frame, params, root, only=(): (
+        calls.append(scopes) or real_run(kind, scopes, frame, params, root, only)))
     rows = valid_rows(POLICE, 30, NIGHT)
     assert run(settings, write_extract(settings.landing_dir, POLICE, NIGHT, rows)).rows == 30
-    assert calls == [("header",), ("file", "row")]
+    assert calls == [("header",), ("trailing",), ("file", "row")]
 
 
 # --- Data Docs: a night renders its own results, not the history ---------------------------------

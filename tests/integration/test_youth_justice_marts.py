@@ -3,20 +3,24 @@
 cohort edge cases next to them. dbt builds once for the module over a real DuckDB warehouse.
 
 Areas: Stockton-on-Tees (FTE, reoffending, custody), Hartlepool (custody and remands by financial
-year, the 2014 re-offence distribution), Hertfordshire (added to the reference tables by this test:
-ETE, victims, board attendance, serious violence, disproportionality), Redcar and Cleveland
-(linkage).
+year, the 2014 re-offence distribution), Hertfordshire (added by a deployment's reference folder,
+as a partnership onboards an area: ETE, victims, board attendance, serious violence,
+disproportionality), Redcar and Cleveland (linkage).
 """
 
 from __future__ import annotations
 
+import csv
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from itertools import count
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from csp_pipeline.reference import bundled_rows, load_deployment
+from csp_pipeline.settings import Settings
 from tests.support.warehouse import create_warehouse, dbt, insert_raw, query
 
 HARTLEPOOL, REDCAR, STOCKTON, HERTS = "E06000001", "E06000003", "E06000004", "E10000015"
@@ -290,41 +294,52 @@ def redcar_linkage(x: Extracts) -> None:
           triaged=d("2023-05-10"), drug1="Cannabis")
 
 
-REFERENCE_SQL = f"""
-DELETE FROM reference.ref_areas WHERE la_code = '{HERTS}';
-INSERT INTO reference.ref_areas (la_code, la_name) VALUES ('{HERTS}', 'Hertfordshire');
-DELETE FROM reference.ref_populations
- WHERE la_code = '{HERTS}' OR (la_code = '{STOCKTON}' AND year = 2023);
-INSERT INTO reference.ref_populations (la_code, year, population_total, population_10_17) VALUES
-  ('{HERTS}', 2022, 1200000, {HERTS_10_17}), ('{HERTS}', 2023, 1200000, {HERTS_10_17}),
-  ('{HERTS}', 2024, 1200000, {HERTS_10_17}), ('{STOCKTON}', 2023, 200473, 20800);
-DELETE FROM reference.ref_population_ethnicity WHERE la_code = '{HERTS}';
-INSERT INTO reference.ref_population_ethnicity (la_code, year, ethnicity, population_10_17) VALUES
-  ('{HERTS}', 2022, 'White', 95097), ('{HERTS}', 2022, 'Black', 6256),
-  ('{HERTS}', 2022, 'Mixed', 10010), ('{HERTS}', 2022, 'Asian', 10010),
-  ('{HERTS}', 2022, 'Other', 3754);
-"""
+def deployment_reference(folder: Path) -> Path:
+    """A deployment's reference folder (CSP_REFERENCE_DIR): Hertfordshire served beside the four
+    bundled areas (a deployment's ref_areas lists every area it serves), its populations added,
+    and Stockton's 2023 population replaced (same key la_code, year)."""
+    folder.mkdir()
+    areas = bundled_rows("ref_areas") + [{"la_code": HERTS, "la_name": "Hertfordshire"}]
+    write_csv(folder / "ref_areas.csv", list(bundled_rows("ref_areas")[0]), areas)
+    write_csv(folder / "ref_populations.csv", ["la_code", "year", "population_total",
+                                               "population_10_17"],
+              [*({"la_code": HERTS, "year": y, "population_total": 1200000,
+                  "population_10_17": HERTS_10_17} for y in (2022, 2023, 2024)),
+               {"la_code": STOCKTON, "year": 2023, "population_total": 200473,
+                "population_10_17": 20800}])
+    write_csv(folder / "ref_population_ethnicity.csv",
+              ["la_code", "year", "ethnicity", "population_10_17"],
+              [{"la_code": HERTS, "year": 2022, "ethnicity": e, "population_10_17": n}
+               for e, n in (("White", 95097), ("Black", 6256), ("Mixed", 10010),
+                            ("Asian", 10010), ("Other", 3754))])
+    return folder
+
+
+def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = create_warehouse(tmp_path_factory.mktemp("yj") / "warehouse.duckdb")
+    root = tmp_path_factory.mktemp("yj")
+    path = create_warehouse(root / "warehouse.duckdb")
     x = Extracts()
     for build in (stockton_first_time_entrants, stockton_reoffending_cohort, stockton_custody,
                   hartlepool_custody, hartlepool_2014_cohort, hertfordshire, redcar_linkage):
         build(x)
     for (feed, kind), rows in x.rows.items():
         insert_raw(path, feed, kind, rows, extract_date=EXTRACT)
-    seeds = ["ref_areas", "ref_populations", "ref_population_ethnicity", "ref_outcome_types",
-             "ref_offence_categories"]
-    dbt(path, "seed", "--select", *seeds)
-    query(path, REFERENCE_SQL)  # test areas and populations written after seeding
-    # Seeds stay selected so that tests against them (relationships) run, but are not reloaded.
-    dbt(path, "build", "--select", "path:models/staging/youth_justice",
-        "path:models/intermediate/youth_justice", "path:models/marts/youth_justice",
-        "path:tests/youth_justice", "stg_education__attendance", "stg_education__exclusions",
-        "stg_education__neet", "stg_substance_misuse__treatment_episodes", *seeds,
-        "--exclude-resource-type", "seed")
+    settings = Settings.from_env({"CSP_REFERENCE_DIR": str(deployment_reference(root / "ref"))})
+    with duckdb.connect(str(path)) as con:  # as the warehouse DAG does before dbt
+        load_deployment(con, settings)
+    dbt(path, "build", "--select", "path:seeds", "path:models/reference",
+        "path:models/staging/youth_justice", "path:models/intermediate/youth_justice",
+        "path:models/marts/youth_justice", "path:tests/youth_justice",
+        "stg_education__attendance", "stg_education__exclusions", "stg_education__neet",
+        "stg_substance_misuse__treatment_episodes")
     return path
 
 

@@ -17,6 +17,9 @@ from pathlib import Path
 from re import _parser as sre  # the stdlib's own regex parser: patterns stay the single truth
 from typing import Iterator
 
+from functools import cache
+
+from csp_pipeline.reference import reference_values
 from csp_pipeline.registry import Column, Kind, Rule, snake
 
 Row = dict[str, str | None]
@@ -78,11 +81,19 @@ def _months_before(d: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+@cache
+def _reference_values(reference: str) -> list[str]:
+    return reference_values(reference)
+
+
 def valid_value(kind: Kind, col: Column, i: int, extract: date) -> str:
     """A valid raw value of `col` for data row `i` (0-based) of an extract dated `extract`."""
     j = i + 3 * kind.columns.index(col)  # columns of one row differ from each other
     if col.values:
         return col.values[i % len(col.values)]
+    if col.reference:  # the reference data of the test's environment (bundled by default)
+        values = _reference_values(col.reference)
+        return values[i % len(values)]
     if col.pattern:
         return matching(col.pattern, seed=i)
     if col.pii == "birth_date":

@@ -23,10 +23,13 @@ def create_warehouse(path: Path) -> Path:
 
 def insert_raw(path: Path, feed: str, kind: str, rows: list[dict],
                extract_date: str | date = "2024-06-01") -> None:
-    """Insert rows (warehouse column names; missing columns NULL) into raw.<feed>__<kind>."""
+    """Insert rows (warehouse column names; missing columns NULL) into raw.<feed>__<kind>.
+
+    A row may set its lineage `_extract_date`, `_row_number` and `_stream` (default: the kind's
+    name, as landing gives a file without a stream in its name)."""
     k = load_registry().kind(feed, kind)
     cols = [c.warehouse_name for c in k.stored_columns]
-    unknown = {c for r in rows for c in r} - set(cols) - {"_extract_date", "_row_number"}
+    unknown = {c for r in rows for c in r} - set(cols) - {"_extract_date", "_row_number", "_stream"}
     if unknown:
         raise KeyError(f"{k.id} has no columns {sorted(unknown)}")
     with duckdb.connect(str(path)) as con:
@@ -34,9 +37,10 @@ def insert_raw(path: Path, feed: str, kind: str, rows: list[dict],
             values = [r.get(c) for c in cols]
             con.execute(
                 f"INSERT INTO {k.raw_table} ({', '.join(cols)}, _source_file, _content_hash, "
-                f"_extract_date, _row_number, _load_run_id, _loaded_at) VALUES "
-                f"({', '.join('?' * len(cols))}, 'test.csv', 'test', ?, ?, 'test', now())",
-                [*values, r.get("_extract_date", extract_date), r.get("_row_number", i)],
+                f"_extract_date, _row_number, _stream, _load_run_id, _loaded_at) VALUES "
+                f"({', '.join('?' * len(cols))}, 'test.csv', 'test', ?, ?, ?, 'test', now())",
+                [*values, r.get("_extract_date", extract_date), r.get("_row_number", i),
+                 r.get("_stream", k.name)],
             )
 
 
@@ -54,8 +58,10 @@ def _env(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def dbt(warehouse: Path, *args: str, target_dir: Path | None = None) -> None:
-    """Run dbt-core in-process against this warehouse; raises with dbt's message on failure."""
+def dbt(warehouse: Path, *args: str, target_dir: Path | None = None,
+        project_dir: Path = DBT_PROJECT_DIR) -> None:
+    """Run dbt-core in-process against this warehouse; raises with dbt's message on failure.
+    `project_dir`: a copy of the project (e.g. with a deployment's reference rows added)."""
     from dbt.cli.main import dbtRunner
 
     target = target_dir or warehouse.parent / "dbt_target"
@@ -64,7 +70,7 @@ def dbt(warehouse: Path, *args: str, target_dir: Path | None = None) -> None:
         # whose other side was never built).
         selection = ["--indirect-selection", "cautious"] if "--select" in args else []
         result = dbtRunner().invoke([
-            *args, *selection, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            *args, *selection, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
             "--target-path", str(target), "--log-path", str(target / "logs"), "--no-partial-parse",
         ])
     if not result.success:
@@ -79,3 +85,14 @@ def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
     # Same configuration as dbt-duckdb's in-process connection, which may still be open.
     with duckdb.connect(str(warehouse)) as con:
         return con.execute(sql, params or []).fetchall()
+
+
+def release_dbt_connection() -> None:
+    """Close the database dbt-duckdb keeps open in this process after a build, so that another
+    process (`csp status`) can open the warehouse."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None

@@ -8,7 +8,9 @@ import pytest
 import yaml
 
 from csp_pipeline.landing import match
-from csp_pipeline.registry import REGISTRY_FILE, load_registry, parse_registry, snake
+from csp_pipeline.registry import (REGISTRY_FILE, REJECT_TOLERANCE, load_registry, parse_registry,
+                                   snake)
+from csp_pipeline.suites import build_suite
 
 CONTRACT_KINDS = {
     "police": {"crimes", "street"}, "fire": {"incidents"},
@@ -109,4 +111,47 @@ def test_a_new_kind_and_a_partner_rename_are_declarations_only():
     }
     kind = parse_registry(doc).kind("fire", "safer_home_visits")
     assert kind.raw_table == "raw.fire__safer_home_visits"
-    assert kind.column("LA_CODE").values[0] == "E06000001"
+    assert kind.column("LA_CODE").reference == "ref_areas.la_code"  # follows the reference data
+
+
+def test_a_released_rejects_file_is_a_supplementary_file_of_its_kind_and_date():
+    reg = load_registry()
+    extract = match(reg, "police", Path("/landing/police/crimes_20240531.rejects.csv"))
+    assert extract.kind.id == "police__crimes" and extract.extract_date == "2024-05-31"
+    assert extract.supplementary
+    assert not match(reg, "police", Path("/landing/police/crimes_20240531.csv")).supplementary
+    assert match(reg, "police", Path("crimes_20240531.rejects.rejects.csv")) is None
+
+
+def _with_rule(**changes) -> dict:
+    doc = yaml.safe_load(REGISTRY_FILE.read_text())
+    crimes = doc["feeds"]["police"]["kinds"]["crimes"]
+    column = next(c for c in crimes["columns"] if c["name"] == "Crime type")
+    column.update(changes.pop("column", {}))
+    crimes.update(changes)
+    return doc
+
+
+def test_reject_tolerance_defaults_to_the_kind_and_a_rule_may_set_its_own():
+    kind = parse_registry(_with_rule(reject_tolerance=0.02)).kind("police", "crimes")
+    assert kind.tolerance(kind.column("Crime type")) == 0.02
+    assert kind.tolerance(kind.column("Incident ID")) is None  # a blocking rule has none
+    own = parse_registry(_with_rule(column={"tolerance": 0.2})).kind("police", "crimes")
+    assert own.tolerance(own.column("Crime type")) == 0.2
+    assert own.tolerance(own.column("LSOA code")) == REJECT_TOLERANCE
+    meta = {e.meta["rule"]: e.meta for e in build_suite(own).expectations
+            if e.configuration.kwargs.get("column") == "Crime type"}
+    assert meta["value in the contract's code list"] == {
+        "severity": "reject", "scope": "row", "rule": "value in the contract's code list",
+        "tolerance": 0.2}
+
+
+@pytest.mark.parametrize(("changes", "error"), [
+    ({"column": {"severity": "quarantine"}}, "unknown severity 'quarantine'"),
+    ({"column": {"severity": "blocking", "tolerance": 0.1}}, "severity reject only"),
+    ({"column": {"tolerance": 1.5}}, "tolerance 1.5 is not a share"),
+    ({"reject_tolerance": -0.1}, "tolerance -0.1 is not a share"),
+])
+def test_a_severity_or_tolerance_that_means_nothing_is_refused(changes, error):
+    with pytest.raises(ValueError, match=error):
+        parse_registry(_with_rule(**changes))

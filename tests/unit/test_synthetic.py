@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from csp_pipeline.landing import match
+from csp_pipeline.reference import reference_values
 from csp_pipeline.registry import Kind, load_registry
 from csp_pipeline.synthetic import MANIFEST, NOT_SYNTHESISED, generate
 from csp_pipeline.synthetic.dirt import __doc__ as DIRT_DOC
@@ -80,6 +81,8 @@ def test_daily_kinds_arrive_every_night_and_periodic_ones_on_their_cadence(clean
 
 
 def test_clean_values_obey_the_registry(clean):
+    references = {c.reference: set(reference_values(c.reference))
+                  for k in REGISTRY.kinds for c in k.columns if c.reference}
     root, _ = clean
     for kind in REGISTRY.kinds:
         for p in files(root, kind):
@@ -96,6 +99,8 @@ def test_clean_values_obey_the_registry(clean):
                         continue
                     if col.values:
                         assert v in col.values, where
+                    if col.reference:
+                        assert v in references[col.reference], where
                     if col.pattern:
                         assert re.search(col.pattern, v), where
                     if col.type in PARSE:
@@ -297,7 +302,8 @@ def assert_defect(kind: Kind, d: dict, data: bytes, night: date) -> None:
         case "duplicate_row":
             assert rows[d["rows"][0] - 1] == rows[d["rows"][1] - 1]
         case "bad_code":
-            assert row[col] not in kind.column(d["column"]).values
+            column = kind.column(d["column"])
+            assert row[col] not in (column.values or reference_values(column.reference))
         case "missing_key":
             assert d["column"] in kind.key and row[col] == ""
         case "impossible_date":

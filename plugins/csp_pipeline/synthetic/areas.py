@@ -1,4 +1,4 @@
-"""Areas and wards of the synthetic world, read from the dbt seeds (the one source of truth).
+"""Areas and wards of the synthetic world, read from the bundled reference data (the dbt seeds).
 
 What the seeds do not hold (postcode districts, DfE LA numbers, map centres, LSOAs) is fixed here
 per area; LSOA codes and coordinates are illustrative, derived from the ward list.
@@ -6,16 +6,13 @@ per area; LSOA codes and coordinates are illustrative, derived from the ward lis
 
 from __future__ import annotations
 
-import csv
 import zlib
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
-from csp_pipeline.settings import DBT_PROJECT_DIR
-
-SEEDS = DBT_PROJECT_DIR / "seeds"
+from csp_pipeline.reference import bundled_rows
 HARTLEPOOL = "E06000001"
 BASE_YEAR = "2023"  # population year that sets volumes
 
@@ -42,7 +39,7 @@ class Ward:
 
 @dataclass(frozen=True)
 class Area:
-    number: int  # 1-based position in ref_areas.csv
+    number: int  # 1-based position in the bundled ref_areas
     la_code: str
     la_name: str
     population: int
@@ -63,11 +60,6 @@ class Area:
         return LOCAL[self.la_code][2]
 
 
-def _read(name: str) -> list[dict[str, str]]:
-    with (SEEDS / name).open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def _wards(area_number: int, la_code: str, la_name: str, rows: list[dict]) -> tuple[Ward, ...]:
     lat, lon = LOCAL[la_code][3]
     wards = []
@@ -84,17 +76,17 @@ def _wards(area_number: int, la_code: str, la_name: str, rows: list[dict]) -> tu
 
 @cache
 def areas() -> tuple[Area, ...]:
-    wards = _read("ref_wards.csv")
-    pops = {r["la_code"]: r for r in _read("ref_populations.csv") if r["year"] == BASE_YEAR}
+    wards = bundled_rows("ref_wards")
+    pops = {r["la_code"]: r for r in bundled_rows("ref_populations") if r["year"] == BASE_YEAR}
     eth: dict[str, list[tuple[str, int]]] = {}
-    for r in _read("ref_population_ethnicity.csv"):
+    for r in bundled_rows("ref_population_ethnicity"):
         if r["year"] == BASE_YEAR:
             eth.setdefault(r["la_code"], []).append((r["ethnicity"], int(r["population_10_17"])))
     out = []
-    for number, r in enumerate(_read("ref_areas.csv"), start=1):
+    for number, r in enumerate(bundled_rows("ref_areas"), start=1):
         code = r["la_code"]
         if code not in LOCAL:
-            raise ValueError(f"ref_areas.csv: no synthetic settings for {code} in synthetic/areas.py")
+            raise ValueError(f"bundled ref_areas: no synthetic settings for {code} in synthetic/areas.py")
         out.append(Area(number, code, r["la_name"], int(pops[code]["population_total"]),
                         int(pops[code]["population_10_17"]), tuple(eth[code]),
                         _wards(number, code, r["la_name"], wards)))

@@ -53,7 +53,8 @@ def _candidates(kind: Kind, rows: Sequence[Sequence[str]]) -> dict[str, list[int
     names = kind.column_names
     pos = {c.name: i for i, c in enumerate(kind.columns)}
     out: dict[str, list[int]] = {"renamed_column": list(range(len(names)))}
-    out["bad_code"] = [pos[c.name] for c in kind.columns if c.values and _filled(rows, pos[c.name])]
+    out["bad_code"] = [pos[c.name] for c in kind.columns
+                       if (c.values or c.reference) and _filled(rows, pos[c.name])]
     out["missing_key"] = [pos[kind.key[0]]] if kind.key else []
     out["impossible_date"] = [pos[c.name] for c in kind.columns
                               if c.type == "DATE" and not c.pii and _filled(rows, pos[c.name])]
@@ -61,7 +62,7 @@ def _candidates(kind: Kind, rows: Sequence[Sequence[str]]) -> dict[str, list[int
     out["duplicate_row"] = [-1] if kind.key else []
     out["truncated"] = [-1]
     out["non_utf8"] = [pos[c.name] for c in kind.columns  # free text, where accents occur
-                       if c.type == "VARCHAR" and not c.values and not c.pattern
+                       if c.type == "VARCHAR" and not (c.values or c.reference) and not c.pattern
                        and c.pii in (None, "drop") and c.name not in kind.key
                        and not c.name.upper().endswith("ID")]
     if kind.id == "youth_justice__children":

@@ -1,9 +1,12 @@
--- Recorded crimes and anti-social behaviour incidents per area, month and crime type. The area
--- is the local authority of the incident's ward (ref_wards). Every area and all 14 police.uk
--- crime types appear for each month computed, with 0 when none was recorded.
--- Incremental by month: a run recomputes the months holding incidents processed by
--- stg_police__crimes since the last run, the months they moved out of, and any month whose
--- stored total no longer matches staging.
+-- Recorded crimes and anti-social behaviour incidents per area, month and crime type, from both
+-- police sources as int_crime__records_attributed counts them (the area of the record's ward,
+-- else the one named in its LSOA name; a force's partner extract wins over its police.uk rows
+-- for the months it covers). Every area and all 14 police.uk crime types appear for each month
+-- computed, with 0 when none was recorded.
+-- Incremental by month: a run recomputes the months holding records processed by either staging
+-- model since the last run (a partner record also changes which source counts for its month),
+-- the months they moved out of, and any month whose stored total no longer matches the records
+-- counted now (a record withdrawn, or a month the partner extract no longer covers).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -11,41 +14,40 @@
     on_schema_change='fail'
 ) }}
 
-with crimes as (
-    select * from {{ ref('stg_police__crimes') }}
+with records as (
+    select * from {{ ref('int_crime__records_attributed') }}
 ),
 
-located as (  -- crimes in a ward of ref_wards, the ones the areas' counts hold
-    select crimes.month from crimes
-    semi join {{ ref('ref_wards') }} as wards on wards.ward_code = crimes.ward_code
+counted_records as (  -- the records the areas' counts hold
+    select la_code, month, crime_type, processed_at from records
+    where is_counted and la_code is not null
 ),
 
 months as (
-    select month from crimes where {{ processed_since_last_run() }}
+    select month from records where {{ processed_since_last_run() }}
     {% if is_incremental() %}
     union
-    select previous_month from crimes
+    select previous_month from records
     where {{ processed_since_last_run() }} and previous_month is not null
     union
-    -- reconciliation: months whose stored total no longer matches staging (a record withdrawn
-    -- by a re-issued extract leaves no processed row behind); one scan of the month column
+    -- reconciliation: months whose stored total no longer matches (a record withdrawn by a
+    -- re-issued extract leaves no processed row behind); one pass over the counted records
     select month from (
-        {{ monthly_count_drift('located', this, 'month') }}
+        {{ monthly_count_drift('counted_records', this, 'month') }}
     )
     {% endif %}
 ),
 
 counted as (
     select
-        wards.la_code,
-        crimes.month,
-        crimes.crime_type,
+        la_code,
+        month,
+        crime_type,
         count(*) as incidents,
-        max(crimes.processed_at) as processed_at
-    from crimes
-    inner join {{ ref('ref_wards') }} as wards on wards.ward_code = crimes.ward_code
-    where crimes.month in (select month from months)
-    group by wards.la_code, crimes.month, crimes.crime_type
+        max(processed_at) as processed_at
+    from counted_records
+    where month in (select month from months)
+    group by la_code, month, crime_type
 ),
 
 grid as (

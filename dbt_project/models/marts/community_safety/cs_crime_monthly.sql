@@ -2,7 +2,8 @@
 -- categories; anti-social behaviour is one of them): the count, the same month a year earlier,
 -- percent change and direction, the rolling 12-month total (this and the previous 11 months;
 -- NULL until 12 months of data exist) and the rate per 1,000 residents (population of the
--- month's calendar year, or the latest earlier year available in ref_populations).
+-- month's calendar year, or the latest earlier year available in ref_populations). Counts come
+-- from both police sources as int_crime__records_attributed attributes them.
 with counts as (
     select * from {{ ref('int_crime__monthly_counts') }}
 ),

@@ -1,0 +1,92 @@
+-- Every police record of both sources (the partner's crimes extract and police.uk downloads)
+-- with the area it counts in, its ward, and whether it is counted at all.
+--   Area: the local authority of the record's ward (ref_wards), else the local authority named
+--   in its LSOA name (`Camden 027B` -> Camden, matched with ref_areas.la_name, or its part
+--   before a comma: ONS writes `Bristol, City of`). No match: located outside the areas
+--   onboarded (kept, counted in no area). No ward and no LSOA: unlocated (police.uk "No
+--   Location"), counted at force level only.
+--   Ward: the record's own, else the deployment's LSOA -> ward lookup (ref_lsoa_wards).
+--   Overlap: where a force's partner extract has any record for a month, it is what counts for
+--   that force and month; the force's police.uk rows of that month are kept but not counted.
+with partner as (
+    select
+        'partner extract' as record_source,
+        incident_id as record_id,
+        coalesce(reported_by, force_area) as force,
+        month,
+        crime_type,
+        ward_code,
+        lsoa_code,
+        lsoa_name,
+        processed_at,
+        previous_month
+    from {{ ref('stg_police__crimes') }}
+),
+
+police_uk as (
+    select
+        'police.uk' as record_source,
+        street_record_id as record_id,
+        coalesce(reported_by, force_area) as force,
+        month,
+        crime_type,
+        cast(null as varchar) as ward_code,
+        lsoa_code,
+        lsoa_name,
+        processed_at,
+        cast(null as date) as previous_month
+    from {{ ref('stg_police__street') }}
+),
+
+records as (
+    select * from partner
+    union all
+    select * from police_uk
+),
+
+partner_months as (  -- force-months the partner extract covers
+    select distinct lower(force) as force_key, month from partner where force is not null
+),
+
+area_names as (  -- each area under its name and the name's part before a comma
+    select la_code, lower(trim(la_name)) as name_key from {{ ref('ref_areas') }}
+    union
+    select la_code, lower(trim(split_part(la_name, ',', 1))) from {{ ref('ref_areas') }}
+),
+
+placed as (
+    select
+        records.*,
+        wards.la_code as ward_la_code,
+        named.la_code as lsoa_la_code,
+        lookup.ward_code as lsoa_ward_code,
+        partner_months.month is not null as partner_covers_month
+    from records
+    left join {{ ref('ref_wards') }} as wards on wards.ward_code = records.ward_code
+    left join area_names as named
+        on named.name_key = lower(regexp_extract(records.lsoa_name, '^(.*\S)\s+[0-9]{3}[A-Z]$', 1))
+    left join {{ ref('ref_lsoa_wards') }} as lookup on lookup.lsoa_code = records.lsoa_code
+    left join partner_months
+        on partner_months.force_key = lower(records.force)
+        and partner_months.month = records.month
+)
+
+select
+    record_source,
+    record_id,
+    force,
+    month,
+    crime_type,
+    coalesce(ward_la_code, lsoa_la_code) as la_code,
+    case when ward_la_code is not null then 'ward'
+         when lsoa_la_code is not null then 'lsoa name' end as attributed_by,
+    case when coalesce(ward_la_code, lsoa_la_code) is not null then 'in area'
+         when ward_code is null and lsoa_code is null and lsoa_name is null then 'unlocated'
+         else 'outside areas' end as location_status,
+    coalesce(ward_code, lsoa_ward_code) as ward_code,
+    lsoa_code,
+    lsoa_name,
+    record_source = 'partner extract' or not partner_covers_month as is_counted,
+    processed_at,
+    previous_month
+from placed
