@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from csp_pipeline.ingest import Outcome, process
+from csp_pipeline.quarantine import rejects_path
 from csp_pipeline.landing import Extract, match
 from csp_pipeline.reference import bundled_rows, load_deployment
 from csp_pipeline.registry import load_registry
@@ -161,8 +162,10 @@ def test_the_file_is_recognised_by_its_own_name(avon):
 def test_nothing_is_lost_every_row_loaded_in_file_order(avon):
     rows = avon_rows()
     assert avon.outcome.status == "loaded", avon.outcome.reason
-    assert avon.outcome.warnings == []
-    rejected = 0  # no real row of this file fails a rule
+    assert avon.outcome.warnings == [] and avon.outcome.rejects == []
+    rejected = query(avon.settings.warehouse, "SELECT count(DISTINCT row_number) FROM "
+                     "meta.rejected_rows WHERE source_file = ?", [AVON_FILE.name])[0][0]
+    assert rejected == avon.outcome.rows_rejected == 0  # every real row maps onto the contract
     assert avon.outcome.rows + rejected == len(rows)
     loaded = query(avon.settings.warehouse, """
         SELECT _row_number, incident_id, _source_file, _extract_date, _stream
@@ -268,18 +271,34 @@ def test_fire_economic_cost(avon):
 
 
 # ------------------------------------------------------------------ a label the example lacks
-def test_an_unknown_label_is_reported_with_its_row_column_and_value(tmp_path, deployment):
-    """A later file naming an area or ward the example does not know: the report says where."""
-    with AVON_FILE.open("rb") as fh:
-        lines = fh.read().split(b"\r\n")
-    row = 4  # a Bristol incident (data row 4)
-    assert b",BRISTOL," in lines[row]
+def test_an_unknown_label_rejects_its_row_kept_as_delivered(tmp_path, deployment):
+    """A later file naming an area the example does not know (so its ward cannot be looked up
+    either): that row is rejected with the row, columns, rules and values, kept as delivered in
+    the partner's encoding (ready to fix and release), and the rest of the file loads."""
+    rows = avon_rows()
+    row = next(i for i, r in enumerate(rows, start=1)  # a Bristol row with an en dash (0x96)
+               if r["Unitary Authority"] == "BRISTOL" and "\u2013" in r["Cause of Fire"])
+    lines = AVON_FILE.read_bytes().split(b"\r\n")
     lines[row] = lines[row].replace(b",BRISTOL,", b",BRISTOL NORTH,", 1)
     source = tmp_path / "source.csv"
     source.write_bytes(b"\r\n".join(lines))
     run = land_and_process(tmp_path, source, "afrs_attended_incidents_august_2014.csv")
-    assert run.outcome.status == "quarantined"
-    reason = run.outcome.reason or ""
-    assert "fire/afrs_attended_incidents_august_2014.csv" in reason
-    assert "'LA_CODE'" in reason and "BRISTOL NORTH" in reason and f"rows: {row}" in reason
-    assert "'WARD_CODE'" in reason  # its ward is looked up within an area it has not got
+
+    assert (run.outcome.status, run.outcome.rows, run.outcome.rows_rejected) == (
+        "loaded", len(rows) - 1, 1)
+    assert any("'LA_CODE'" in r and "BRISTOL NORTH" in r and f"rows: {row}" in r
+               for r in run.outcome.rejects), run.outcome.rejects
+    recorded = query(run.settings.warehouse, """SELECT row_number, column_name, value
+        FROM meta.rejected_rows WHERE source_file = ?""", [run.extract.path.name])
+    assert set(recorded) == {(row, "LA_CODE", "BRISTOL NORTH"),
+                             (row, "WARD_CODE", rows[row - 1]["Ward"])}
+    assert query(run.settings.warehouse, "SELECT count(*) FROM raw.fire__incidents "
+                 "WHERE incident_id = ?", [rows[row - 1]["Incident Number"]]) == [(0,)]
+
+    with rejects_path(run.settings, run.extract).open(encoding="cp1252", newline="") as fh:
+        kept = list(csv.reader(fh))
+    assert kept == [list(rows[0]), [*{**rows[row - 1], "Unitary Authority": "BRISTOL NORTH"}
+                                    .values()]]
+    again = match(load_registry(), "fire", tmp_path / "landing" / "fire" / rejects_path(
+        run.settings, run.extract).name)
+    assert (again.variant.name, again.supplementary, again.encoding) == ("avon", True, "cp1252")
