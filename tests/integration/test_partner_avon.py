@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.ingest import Outcome, process
+from csp_pipeline.ingest import Outcome, process, release
 from csp_pipeline.quarantine import rejects_path
 from csp_pipeline.landing import Extract, match
 from csp_pipeline.reference import bundled_rows, load_deployment
@@ -299,6 +299,13 @@ def test_an_unknown_label_rejects_its_row_kept_as_delivered(tmp_path, deployment
         kept = list(csv.reader(fh))
     assert kept == [list(rows[0]), [*{**rows[row - 1], "Unitary Authority": "BRISTOL NORTH"}
                                     .values()]]
-    again = match(load_registry(), "fire", tmp_path / "landing" / "fire" / rejects_path(
-        run.settings, run.extract).name)
+
+    # Fixed and released (`csp release`), its row is added to the delivery: nothing lost.
+    rejects = rejects_path(run.settings, run.extract)
+    rejects.write_bytes(rejects.read_bytes().replace(b",BRISTOL NORTH,", b",BRISTOL,"))
+    again = match(load_registry(), "fire", release(run.settings, rejects))
     assert (again.variant.name, again.supplementary, again.encoding) == ("avon", True, "cp1252")
+    added = process(run.settings, again, "release-run", KEY)
+    assert (added.status, added.rows, added.rows_rejected) == ("loaded", 1, 0)
+    assert query(run.settings.warehouse, "SELECT count(*), count(DISTINCT incident_id) FROM "
+                 "raw.fire__incidents") == [(len(rows), len(rows))]
