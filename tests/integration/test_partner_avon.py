@@ -20,8 +20,8 @@ import duckdb
 import pytest
 
 from csp_pipeline.ingest import Outcome, process, release
-from csp_pipeline.quarantine import rejects_path
 from csp_pipeline.landing import Extract, match
+from csp_pipeline.quarantine import rejects_path
 from csp_pipeline.reference import bundled_rows, load_deployment
 from csp_pipeline.registry import load_registry
 from csp_pipeline.settings import PROJECT_ROOT, Settings
