@@ -19,7 +19,7 @@ from csp_pipeline.extract_sql import promote_sql
 from csp_pipeline.gate import GateParams, RuleResult, audit, rejections
 from csp_pipeline.landing import Extract, fingerprint, read_header, utf8_copy
 from csp_pipeline.pseudonymise import hmac_pads
-from csp_pipeline.reference import code_lists
+from csp_pipeline.reference import code_lists, register_views
 from csp_pipeline.settings import Settings
 from csp_pipeline.warehouse import connect, ensure_schema
 
@@ -166,6 +166,8 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
         if seen:
             base.reason = f"identical bytes already {seen}"
             return base
+        if extract.variant is not None:  # its expressions may look values up in ref_<file>
+            register_views(con, settings)
         header = read_header(readable)
         params = GateParams(extract.extract_date,
                             _min_rows(con, extract, settings.volume_drop_ratio),
@@ -221,8 +223,8 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
                 _record_rejections(con, run_id, extract, digest)
                 counts = {"in_file": audited, "loaded": rows, "rejected": rows_rejected,
                           "quarantined": 0}
-                written = quarantine.write_rejects(settings, con, extract, header, REJECTED,
-                                                   digest, run_id, results, counts)
+                written = quarantine.write_rejects(settings, con, extract, readable, header,
+                                                   REJECTED, digest, run_id, results, counts)
             _record_delivery(con, extract, digest, rows, "loaded", None, run_id, rows_rejected)
             con.execute("COMMIT")
         except BaseException:

@@ -91,20 +91,22 @@ def rejects_path(settings: Settings, extract: Extract) -> Path:
 
 
 def write_rejects(settings: Settings, con: duckdb.DuckDBPyConnection, extract: Extract,
-                  header: list[str], rejected: str, digest: str, run_id: str,
+                  source: Path, header: list[str], rejected: str, digest: str, run_id: str,
                   results: list[RuleResult], rows: dict) -> list[Path]:
     """The rejected rows as delivered (the file's header, the raw text of its own columns, in
-    file order) to the rejects file, with a JSON and a Markdown report; returns the paths.
+    file order, in its own encoding, so that the fixed file is released as the same kind or
+    variant) to the rejects file, with a JSON and a Markdown report; returns the paths.
 
-    `rejected` names a relation of (row_number, column_name, rule, value) in `con`.
+    `source` is the file as the gate read it (UTF-8: landing.utf8_copy); `rejected` names a
+    relation of (row_number, column_name, rule, value) in `con`.
     """
     _folder(settings, extract)
     path = rejects_path(settings, extract)
     reader = con.execute(
         f"SELECT {', '.join(q(h) for h in header)} FROM {numbered_rows_sql(header)} "
         f"WHERE _row_number IN (SELECT row_number FROM {rejected}) ORDER BY _row_number",
-        {"path": str(extract.path)})
-    with path.open("w", newline="", encoding="utf-8") as fh:
+        {"path": str(source)})
+    with path.open("w", newline="", encoding=extract.encoding) as fh:
         out = csv.writer(fh, lineterminator="\n")
         out.writerow(header)
         while batch := reader.fetchmany(FETCH_ROWS):

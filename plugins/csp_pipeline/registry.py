@@ -118,8 +118,9 @@ class Rule:
 @dataclass(frozen=True)
 class Variant:
     """A partner's own layout of a kind: its file names, encoding, header, and each contract column
-    as a DuckDB expression over the partner's (double-quoted) columns. Contract columns it does not
-    map are missing (NULL)."""
+    as a DuckDB expression over the partner's (double-quoted) columns; the expressions may query
+    the merged reference tables (`ref_areas`, `ref_wards`, ...) by name. Contract columns it does
+    not map are missing (NULL)."""
 
     name: str
     files: str
