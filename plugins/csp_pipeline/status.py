@@ -6,6 +6,7 @@ import json
 
 import duckdb
 
+from csp_pipeline.registry import load_registry
 from csp_pipeline.settings import Settings
 
 
@@ -23,6 +24,17 @@ def feed_status(settings: Settings) -> list[tuple]:
                    count(*) FILTER (WHERE status = 'quarantined') AS files_quarantined,
                    max(extract_date) FILTER (WHERE status = 'quarantined') AS latest_quarantined
             FROM meta.deliveries GROUP BY ALL ORDER BY feed, kind""").fetchall()
+
+
+def _onboarding(settings: Settings, delivered: set[str]) -> list[str]:
+    """The feeds the deployment expects (CSP_CONFIG_DIR's `expected_feeds`, default all) that
+    have not delivered yet, and the declared feeds it does not expect."""
+    registry = load_registry()
+    waiting = [f for f in registry.expected_feeds if f not in delivered]
+    other = [f for f in registry.feeds if f not in registry.expected_feeds]
+    lines = [f"  expected, nothing delivered yet: {', '.join(waiting)}"] if waiting else []
+    return lines + ([f"  not onboarded (not in expected_feeds): {', '.join(other)}"]
+                    if other else [])
 
 
 def check_health(settings: Settings) -> list[tuple]:
@@ -68,6 +80,7 @@ def render(settings: Settings) -> str:
     for feed, kind, files, rows, rejected, latest, q, latest_q in feed_status(settings):
         lines.append(f"  {feed + '/' + kind:42} {files:>6} {rows:>10,} {rejected:>8,} "
                      f"{str(latest or '-'):>11} {q:>8} {str(latest_q or '-'):>11}")
+    lines += _onboarding(settings, {feed for feed, *_ in feed_status(settings)})
     health = check_health(settings)
     if health:
         lines += ["", "Data-quality checks, last 30 days of extracts:",
