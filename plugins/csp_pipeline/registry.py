@@ -6,7 +6,6 @@ bundled kinds (a partner's own export mapped onto the contract columns) and the 
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -351,8 +350,10 @@ def merge_config(bundled: dict, deployment: dict) -> dict:
 def load_registry(path: Path | None = None, config_dir: Path | None = None) -> Registry:
     """The bundled registry (or `path`), plus the deployment's `feeds.yml` in `config_dir`
     (default: the folder named by CSP_CONFIG_DIR)."""
-    if config_dir is None and os.environ.get("CSP_CONFIG_DIR"):
-        config_dir = Path(os.environ["CSP_CONFIG_DIR"])
+    if config_dir is None:
+        from csp_pipeline.settings import Settings  # the one place configuration is read
+
+        config_dir = Settings.from_env().config_dir
     config = config_dir / CONFIG_FILE if config_dir else None
     return _load_cached(str(path or REGISTRY_FILE),
                         str(config) if config and config.exists() else "")
