@@ -24,7 +24,7 @@ from tests.support.pipeline import csp
 pytestmark = pytest.mark.e2e
 
 START, NIGHT = date(2024, 4, 1), date(2024, 5, 31)
-POLICE_MARTS = {"cs_crime_monthly", "dq_feed_health"}  # the marts police rows alone fill
+POLICE_MARTS = {"cs_crime_monthly", "dq_feed_health", "dq_police_attribution"}  # police alone fill
 
 
 @dataclass
