@@ -1,9 +1,12 @@
 """Drives and checks an Airflow deployment of the pipeline through its REST API (standard library
 only): used by tests/deploy/deploy_test.sh and tests/integration/test_scaleout.py.
 
-    stack_api.py ready               every DAG parsed, no import errors; unpause them
-    stack_api.py night YYYY-MM-DD    trigger the feed DAGs for that night and wait for them and
-                                     the warehouse run their Assets trigger
+    stack_api.py ready               every DAG parsed, no import errors; unpause the feed and
+                                     housekeeping DAGs
+    stack_api.py night YYYY-MM-DD [feeds-only]
+                                     unpause the warehouse DAG (unless feeds-only), trigger the
+                                     feed DAGs for that night, wait for them and for the warehouse
+                                     run their Assets start
     stack_api.py housekeeping DATE   trigger the housekeeping DAG for that night and wait
     stack_api.py check W1,W2         every run succeeded; every task instance that ran succeeded
                                      on one of the named workers, and each worker ran some (a
@@ -71,7 +74,7 @@ class Api:
     def task_instances(self) -> list[dict]:
         return self.pages("/api/v2/dags/~/dagRuns/~/taskInstances", "task_instances")
 
-    def ready(self, dags: list[str] = DAGS, timeout: float = 300) -> None:
+    def ready(self, dags: list[str] = FEEDS + [HOUSEKEEPING], timeout: float = 300) -> None:
         """Wait until the dag-processor has parsed the DAGs (failing on import errors); unpause."""
         def parsed():
             errors = self.call("GET", "/api/v2/importErrors")["import_errors"]
@@ -101,8 +104,11 @@ class Api:
         return s
 
     def night(self, date: str, warehouse: bool = True, timeout: float = 1200) -> None:
-        """The night's feed runs and (with `warehouse`) the warehouse run their Assets start."""
+        """The night's feed runs and (with `warehouse`) the warehouse run their Assets start.
+        Feed runs while the warehouse DAG is paused queue no warehouse run (a backlog night)."""
         before = len(self.runs(WAREHOUSE)) if warehouse else 0
+        if warehouse:
+            self.call("PATCH", f"/api/v2/dags/{WAREHOUSE}", {"is_paused": False})
         triggered = {dag_id: self.trigger(dag_id, date) for dag_id in FEEDS}
         for dag_id, run_id in triggered.items():
             self.finished(dag_id, run_id, timeout)
@@ -123,11 +129,11 @@ class Api:
                 if run["state"] != "success":
                     problems.append(f"run {dag_id} {run['dag_run_id']} is {run['state']}")
         tis = [t for t in self.task_instances() if t["dag_id"] in dags]
-        self.log(f"  {'dag':26} {'run':28} {'task':58} {'state':8} hostname")
+        self.log(f"  {'dag':26} {'run':28} {'task':58} {'state':8} try hostname")
         for ti in sorted(tis, key=lambda t: (t["start_date"] or "", t["task_id"])):
             task = ti["task_id"] + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else "")
             self.log(f"  {ti['dag_id']:26} {ti['dag_run_id'][:28]:28} {task:58} "
-                     f"{str(ti['state']):8} {ti['hostname']}")
+                     f"{str(ti['state']):8} {ti['try_number']:3} {ti['hostname']}")
             if ti["state"] == "skipped":  # e.g. a feed's mapped task with no file that night
                 continue
             if ti["state"] != "success":
@@ -162,7 +168,7 @@ def main(argv: list[str]) -> int:
         if argv[0] == "ready":
             api.ready()
         elif argv[0] == "night":
-            api.night(argv[1])
+            api.night(argv[1], warehouse=argv[2:] != ["feeds-only"])
         elif argv[0] == "housekeeping":
             api.finished(HOUSEKEEPING, api.trigger(HOUSEKEEPING, argv[1]), 600)
         elif argv[0] == "check":
