@@ -145,7 +145,8 @@ docker run --rm csp-pipeline-airflow:deploy-test bash -c \
 stage "Stack up: init, api-server, scheduler, dag-processor, triggerer, two Celery workers"
 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB" >/dev/null
 compose up -d --no-build >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; fail "compose up"; }
-compose logs airflow-init | grep -q "metadata DB migrated" || fail "airflow-init did not finish"
+init_log=$(compose logs airflow-init)
+grep -q "metadata DB migrated" <<<"$init_log" || fail "airflow-init did not finish"
 services="airflow-apiserver airflow-scheduler airflow-dag-processor airflow-triggerer airflow-worker airflow-worker-2"
 deadline=$((SECONDS + 300))
 for service in $services; do
