@@ -39,7 +39,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_night.py
 
 # The docker-compose stack built, run for two nights on two Celery workers, checked, torn down
-# (root; installs Docker from the distribution's packages if missing). About 15 minutes.
+# (root; installs Docker from the distribution's packages if missing). About 20 minutes.
 deploy-test: install
 	bash tests/deploy/deploy_test.sh
 
