@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export TQDM_DISABLE := 1
 
-.PHONY: install demo test lint bench lock clean
+.PHONY: install demo test lint bench lock clean deploy-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ bench: install
 	$(BIN)/python benchmarks/bench_load.py
 	$(BIN)/python benchmarks/bench_gate.py
 	$(BIN)/python benchmarks/bench_night.py
+
+# The docker-compose stack built, run for two nights on two Celery workers, checked, torn down
+# (root; installs Docker from the distribution's packages if missing). About 20 minutes.
+deploy-test: install
+	bash tests/deploy/deploy_test.sh
 
 lock: | $(UV)
 	$(UV) pip compile pyproject.toml --extra dev --extra scaleout -p 3.11 -o requirements.lock

@@ -24,7 +24,17 @@ log = logging.getLogger(__name__)
 
 WRITER_POOL = "duckdb_writer"
 START = datetime(2024, 1, 1)
-NIGHTLY = "0 2 * * *"
+
+
+def schedule(variable: str, default: str) -> str | None:
+    """A cron from the environment (CSP_FEED_SCHEDULE, CSP_HOUSEKEEPING_SCHEDULE), or `none`: the
+    DAG then runs only when triggered (by an upload event, an operator or a test)."""
+    value = os.environ.get(variable, default).strip()
+    return None if value.lower() == "none" else value
+
+
+NIGHTLY = schedule("CSP_FEED_SCHEDULE", "0 2 * * *")
+HOUSEKEEPING = schedule("CSP_HOUSEKEEPING_SCHEDULE", "0 5 * * *")  # after feeds and warehouse
 DEFAULT_ARGS = {
     "owner": "csp-data-engineering",
     "retries": 2,
@@ -218,7 +228,7 @@ def _dbt_executable() -> str:
 def build_housekeeping_dag() -> DAG:
     @dag(
         dag_id="csp_housekeeping",
-        schedule="0 5 * * *",  # after the night's feeds and warehouse build
+        schedule=HOUSEKEEPING,
         start_date=START,
         catchup=False,
         max_active_runs=1,
