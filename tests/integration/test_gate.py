@@ -25,6 +25,7 @@ from csp_pipeline.registry import Column, Kind, Rule, load_registry
 from csp_pipeline.settings import Settings
 from csp_pipeline.suites import load_suite
 from tests.support.rows import Row, csv_bytes, repair, valid_rows, write_extract
+from tests.support.warehouse import env_for
 
 REGISTRY = load_registry()
 KINDS = {k.id: k for k in REGISTRY.kinds}
@@ -195,13 +196,6 @@ def shared_data_dir(tmp_path_factory) -> Path:
 
 def make_settings(root: Path, data_dir: Path) -> Settings:
     return Settings.from_env(env_for(root, data_dir))
-
-
-def env_for(root: Path, data_dir: Path) -> dict[str, str]:
-    return {"CSP_DATA_DIR": str(data_dir), "CSP_LANDING_DIR": str(root / "landing"),
-            "CSP_WAREHOUSE": str(root / "warehouse.duckdb"),
-            "CSP_QUARANTINE_DIR": str(root / "quarantine"),
-            "CSP_PUBLISHED_DIR": str(root / "published"), "CSP_DEMO_MODE": "1"}
 
 
 @pytest.fixture

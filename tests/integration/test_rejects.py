@@ -27,6 +27,7 @@ from csp_pipeline.registry import Kind, load_registry
 from csp_pipeline.retention import purge_expired
 from csp_pipeline.settings import PROJECT_ROOT, Settings
 from tests.support.rows import Row, csv_bytes, valid_rows, write_extract
+from tests.support.warehouse import env_for
 
 REGISTRY = load_registry()
 POLICE = REGISTRY.kind("police", "crimes")
@@ -45,13 +46,6 @@ SOUTH_YORKSHIRE = (PROJECT_ROOT.parent / "shared" / "realdata" / "police_uk" / "
 def shared_data_dir(tmp_path_factory) -> Path:
     """One data dir for the module: its GE project (checkpoints, results) is built once."""
     return tmp_path_factory.mktemp("rejects-data")
-
-
-def env_for(root: Path, data_dir: Path) -> dict[str, str]:
-    return {"CSP_DATA_DIR": str(data_dir), "CSP_LANDING_DIR": str(root / "landing"),
-            "CSP_WAREHOUSE": str(root / "warehouse.duckdb"),
-            "CSP_QUARANTINE_DIR": str(root / "quarantine"),
-            "CSP_PUBLISHED_DIR": str(root / "published"), "CSP_DEMO_MODE": "1"}
 
 
 @pytest.fixture

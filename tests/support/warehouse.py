@@ -96,3 +96,12 @@ def release_dbt_connection() -> None:
         if DuckDBConnectionManager._ENV is not None:
             DuckDBConnectionManager._ENV.close()
             DuckDBConnectionManager._ENV = None
+
+
+def env_for(root: Path, data_dir: Path) -> dict[str, str]:
+    """Environment of a test deployment: its own landing, warehouse, quarantine and published
+    folders under `root`, sharing `data_dir` (GE's project) with other tests."""
+    return {"CSP_DATA_DIR": str(data_dir), "CSP_LANDING_DIR": str(root / "landing"),
+            "CSP_WAREHOUSE": str(root / "warehouse.duckdb"),
+            "CSP_QUARANTINE_DIR": str(root / "quarantine"),
+            "CSP_PUBLISHED_DIR": str(root / "published"), "CSP_DEMO_MODE": "1"}
