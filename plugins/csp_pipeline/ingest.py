@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,13 +160,14 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
     base = Outcome(file=extract.label, feed=kind.feed, kind=kind.name,
                    extract_date=extract.extract_date, status="skipped")
     digest = fingerprint(extract.path)
-    with connect(settings.warehouse) as con, \
-            utf8_copy(extract, settings.data_dir / "work") as readable:
+    with connect(settings.warehouse) as con, ExitStack() as stack:
         ensure_schema(con)
         seen = already_processed(con, extract, digest)
         if seen:
             base.reason = f"identical bytes already {seen}"
             return base
+        # a non-UTF-8 file is transcoded only once it is known to be new
+        readable = stack.enter_context(utf8_copy(extract, settings.data_dir / "work"))
         if extract.variant is not None:  # its expressions may look values up in ref_<file>
             register_views(con, settings)
         header = read_header(readable)
