@@ -19,13 +19,12 @@ import pytest
 
 from csp_pipeline import gate, ingest
 from csp_pipeline.cli import main as csp
-from csp_pipeline.ingest import Outcome, process
-from csp_pipeline.landing import match
+from csp_pipeline.ingest import Outcome
 from csp_pipeline.registry import Column, Kind, Rule, load_registry
 from csp_pipeline.settings import Settings
 from csp_pipeline.suites import load_suite
 from tests.support.rows import Row, csv_bytes, repair, valid_rows, write_extract
-from tests.support.warehouse import env_for
+from tests.support.warehouse import env_for, process_landed, sql
 
 REGISTRY = load_registry()
 KINDS = {k.id: k for k in REGISTRY.kinds}
@@ -204,14 +203,7 @@ def settings(tmp_path, shared_data_dir) -> Settings:
 
 
 def run(settings: Settings, path: Path, run_id: str = "test-run") -> Outcome:
-    extract = match(REGISTRY, path.parent.name, path)
-    assert extract, path
-    return process(settings, extract, run_id, KEY)
-
-
-def sql(settings: Settings, query: str, params: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(settings.warehouse)) as con:
-        return con.execute(query, params or []).fetchall()
+    return process_landed(settings, path, run_id, KEY)
 
 
 def raw_rows(settings: Settings, kind: Kind, extract: date | None = None) -> int:

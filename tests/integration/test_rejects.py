@@ -16,18 +16,17 @@ import stat
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from csp_pipeline import gate
 from csp_pipeline.cli import main as csp
-from csp_pipeline.ingest import Outcome, process
+from csp_pipeline.ingest import Outcome
 from csp_pipeline.landing import discover, match
 from csp_pipeline.registry import Kind, load_registry
 from csp_pipeline.retention import purge_expired
 from csp_pipeline.settings import PROJECT_ROOT, Settings
 from tests.support.rows import Row, csv_bytes, valid_rows, write_extract
-from tests.support.warehouse import env_for
+from tests.support.warehouse import env_for, process_landed, sql
 
 REGISTRY = load_registry()
 POLICE = REGISTRY.kind("police", "crimes")
@@ -54,14 +53,7 @@ def settings(tmp_path, shared_data_dir) -> Settings:
 
 
 def run(settings: Settings, path: Path, run_id: str = "night-1") -> Outcome:
-    extract = match(REGISTRY, path.parent.name, path)
-    assert extract, path
-    return process(settings, extract, run_id, KEY)
-
-
-def sql(settings: Settings, query: str, params: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(settings.warehouse)) as con:
-        return con.execute(query, params or []).fetchall()
+    return process_landed(settings, path, run_id, KEY)
 
 
 def csv_rows(path: Path) -> list[list[str]]:

@@ -105,3 +105,18 @@ def env_for(root: Path, data_dir: Path) -> dict[str, str]:
             "CSP_WAREHOUSE": str(root / "warehouse.duckdb"),
             "CSP_QUARANTINE_DIR": str(root / "quarantine"),
             "CSP_PUBLISHED_DIR": str(root / "published"), "CSP_DEMO_MODE": "1"}
+
+
+def process_landed(settings, path: Path, run_id: str, key: bytes):
+    """One landed file through the real gate and promote, as the feed DAG passes it on."""
+    from csp_pipeline.ingest import process
+    from csp_pipeline.landing import match
+
+    extract = match(load_registry(), path.parent.name, path)
+    assert extract, path
+    return process(settings, extract, run_id, key)
+
+
+def sql(settings, statement: str, params: list | None = None) -> list[tuple]:
+    """A query on the test deployment's warehouse."""
+    return query(settings.warehouse, statement, params)
