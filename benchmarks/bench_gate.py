@@ -30,9 +30,9 @@ import json, sys, time
 from pathlib import Path
 started = time.perf_counter()
 import duckdb
-from csp_pipeline import gate
-from csp_pipeline.landing import read_header
-from csp_pipeline.registry import load_registry
+from csp_pipeline.ingest import gate
+from csp_pipeline.ingest.landing import read_header
+from csp_pipeline.core.registry import load_registry
 imported = time.perf_counter()
 csv, db, gx_root, chunk = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
 gate.CHUNK_ROWS = chunk

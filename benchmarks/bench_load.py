@@ -29,10 +29,10 @@ con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, header=true, types={'Lo
 CSP = """
 import os, sys
 from pathlib import Path
-from csp_pipeline.settings import Settings
-from csp_pipeline.registry import load_registry
-from csp_pipeline.landing import match
-from csp_pipeline.ingest import process
+from csp_pipeline.core.settings import Settings
+from csp_pipeline.core.registry import load_registry
+from csp_pipeline.ingest.landing import match
+from csp_pipeline.ingest.promote import process
 s = Settings.from_env()
 out = process(s, match(load_registry(), "police", Path(sys.argv[1])), "bench", s.pseudonym_key())
 assert out.status == "loaded", out.reason

@@ -34,9 +34,9 @@ def months_before(night: date, n: int) -> date:
 
 def load(settings, landing: Path, nights: set[str] | None = None) -> int:
     """Every landed file (or only those of `nights`) through the gate; returns rows loaded."""
-    from csp_pipeline.ingest import process
-    from csp_pipeline.landing import discover
-    from csp_pipeline.registry import load_registry
+    from csp_pipeline.ingest.promote import process
+    from csp_pipeline.ingest.landing import discover
+    from csp_pipeline.core.registry import load_registry
 
     registry, rows = load_registry(), 0
     for feed in registry.feeds:
@@ -47,7 +47,7 @@ def load(settings, landing: Path, nights: set[str] | None = None) -> int:
 
 
 def dbt_build(env: dict, *extra: str) -> None:
-    from csp_pipeline.settings import DBT_PROJECT_DIR
+    from csp_pipeline.core.settings import DBT_PROJECT_DIR
 
     subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()", "build",
                     "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
@@ -56,9 +56,9 @@ def dbt_build(env: dict, *extra: str) -> None:
 
 def history(work: Path, months: int, scale: float) -> tuple[Path, Path, int]:
     """A data dir holding `months` of history, and the landing folder of the night's files."""
-    from csp_pipeline.backfill import consolidate
-    from csp_pipeline.registry import load_registry
-    from csp_pipeline.settings import Settings
+    from csp_pipeline.ingest.backfill import consolidate
+    from csp_pipeline.core.registry import load_registry
+    from csp_pipeline.core.settings import Settings
     from csp_pipeline.synthetic import generate
 
     data, landing = work / f"h{months}" / "data", work / f"h{months}" / "landing"
@@ -76,7 +76,7 @@ def history(work: Path, months: int, scale: float) -> tuple[Path, Path, int]:
 
 
 def time_night(data: Path, night_files: Path, copy: Path) -> tuple[float, float, int]:
-    from csp_pipeline.settings import Settings
+    from csp_pipeline.core.settings import Settings
 
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(data, copy)

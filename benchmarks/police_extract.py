@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from csp_pipeline.registry import load_registry
+from csp_pipeline.core.registry import load_registry
 
 
 def write_police_extract(path: Path, rows: int) -> Path:

@@ -185,7 +185,7 @@ compose exec -T airflow-scheduler python - <<'EOF'
 import json, sys
 from pathlib import Path
 import duckdb
-from csp_pipeline.disclosure import load_policy
+from csp_pipeline.publish.disclosure import load_policy
 current = Path("/opt/csp/data/published/current")
 manifest = json.loads((current / "manifest.json").read_text())
 expected = sorted(load_policy().marts)

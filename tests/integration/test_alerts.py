@@ -17,11 +17,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from csp_pipeline import alerts
-from csp_pipeline.ingest import process
-from csp_pipeline.landing import match
-from csp_pipeline.registry import load_registry
-from csp_pipeline.settings import Settings
+from csp_pipeline.orchestration import alerts
+from csp_pipeline.ingest.promote import process
+from csp_pipeline.ingest.landing import match
+from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.settings import Settings
 from tests.support.rows import valid_rows, write_extract
 
 
@@ -120,7 +120,7 @@ def _fail_to_deliver(monkeypatch, caplog, case: str, server: Webhook) -> None:
     url = {"connection refused": f"http://127.0.0.1:{_closed_port()}/hook",
            "HTTP 500": server.url, "malformed URL": "not a url"}[case]
     monkeypatch.setenv("CSP_ALERT_WEBHOOK_URL", url)
-    with caplog.at_level(logging.ERROR, logger="csp_pipeline.alerts"):
+    with caplog.at_level(logging.ERROR, logger="csp_pipeline.orchestration.alerts"):
         alerts.on_failure_callback(airflow_context(ValueError("boom")))
         alerts.notify_quarantine(SimpleNamespace(quarantine_dir=Path("/q")),
                                  {"file": "police/crimes_20240531.csv", "feed": "police"})
@@ -131,6 +131,6 @@ def _fail_to_deliver(monkeypatch, caplog, case: str, server: Webhook) -> None:
 
 def test_no_webhook_configured_sends_nothing(monkeypatch, caplog):
     monkeypatch.delenv("CSP_ALERT_WEBHOOK_URL", raising=False)
-    with caplog.at_level(logging.DEBUG, logger="csp_pipeline.alerts"):
+    with caplog.at_level(logging.DEBUG, logger="csp_pipeline.orchestration.alerts"):
         alerts.on_failure_callback(airflow_context(ValueError("boom")))
     assert not caplog.records

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.reference import bundled_rows
+from csp_pipeline.core.reference import bundled_rows
 from tests.support.warehouse import create_warehouse, dbt, insert_raw, query
 
 HARTLEPOOL, MIDDLESBROUGH, REDCAR, STOCKTON = "E06000001", "E06000002", "E06000003", "E06000004"

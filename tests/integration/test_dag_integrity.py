@@ -7,16 +7,16 @@ import time
 
 import pytest
 
-from csp_pipeline import airflow_env
-from csp_pipeline.registry import load_registry
-from csp_pipeline.settings import DAGS_DIR, Settings
+from csp_pipeline.orchestration import airflow_env
+from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.settings import DAGS_DIR, Settings
 
 IMPORT_TIMEOUT_S = 30  # Airflow's default dagbag_import_timeout
 
 
 @pytest.fixture(scope="module")
 def dagbag():
-    from csp_pipeline.runner import build_manifest, manifest_is_stale
+    from csp_pipeline.orchestration.runner import build_manifest, manifest_is_stale
 
     airflow_env.apply(Settings.from_env())
     if manifest_is_stale():

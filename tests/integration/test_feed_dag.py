@@ -12,16 +12,16 @@ from datetime import date, timedelta
 
 import duckdb
 
-from csp_pipeline.registry import load_registry
-from csp_pipeline.settings import PROJECT_ROOT, Settings
+from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.settings import PROJECT_ROOT, Settings
 from tests.support.rows import valid_rows, write_extract
 
 NIGHT = date(2024, 5, 31)
 RUN_FEED_DAG = """
 import json, sys
 from datetime import datetime, timezone
-from csp_pipeline.runner import load_dags, prepare
-from csp_pipeline.settings import Settings
+from csp_pipeline.orchestration.runner import load_dags, prepare
+from csp_pipeline.core.settings import Settings
 prepare(Settings.from_env())
 run = load_dags().get_dag("csp_feed_fire").test(
     logical_date=datetime(2024, 5, 31, 2, tzinfo=timezone.utc))

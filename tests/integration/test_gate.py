@@ -1,4 +1,4 @@
-"""The Great Expectations gate, proven on real files through the real `ingest.process` (real
+"""The Great Expectations gate, proven on real files through the real `promote.process` (real
 DuckDB file, real GE suites from expectations/, real quarantine), for every kind in the registry.
 
 Good files are built from each kind's declaration (tests/support/rows.py); the bad files and the
@@ -17,12 +17,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline import gate, ingest
-from csp_pipeline.cli import main as csp
-from csp_pipeline.ingest import Outcome
-from csp_pipeline.registry import Column, Kind, Rule, load_registry
-from csp_pipeline.settings import Settings
-from csp_pipeline.suites import load_suite
+from csp_pipeline.ingest import gate
+
+from csp_pipeline.ingest import promote
+from csp_pipeline.cli.main import main as csp
+from csp_pipeline.ingest.promote import Outcome
+from csp_pipeline.core.registry import Column, Kind, Rule, load_registry
+from csp_pipeline.core.settings import Settings
+from csp_pipeline.ingest.suites import load_suite
 from tests.support.rows import Row, csv_bytes, repair, valid_rows, write_extract
 from tests.support.warehouse import env_for, process_landed, sql
 
@@ -568,7 +570,7 @@ def test_a_crash_half_way_through_promote_rolls_back_and_a_rerun_loads_once(sett
     assert run(settings, path, "night-1").rows == 10
     before = _raw_state(settings, POLICE)
     path.write_bytes(csv_bytes(POLICE.column_names, valid_rows(POLICE, 8, NIGHT, start=50)))
-    real_promote_sql = ingest.promote_sql
+    real_promote_sql = promote.promote_sql
 
     def crashing_promote_sql(kind: Kind, header: list[str], variant=None, skip=None) -> str:
         # Fails on the 4th inserted row: after the DELETE of the earlier delivery, mid-INSERT.
@@ -576,7 +578,7 @@ def test_a_crash_half_way_through_promote_rolls_back_and_a_rerun_loads_once(sett
             "current_timestamp FROM", "CASE WHEN row_number() OVER () > 3 THEN "
             "error('simulated crash')::TIMESTAMP ELSE current_timestamp END FROM")
 
-    monkeypatch.setattr(ingest, "promote_sql", crashing_promote_sql)
+    monkeypatch.setattr(promote, "promote_sql", crashing_promote_sql)
     with pytest.raises(duckdb.Error, match="simulated crash"):
         run(settings, path, "night-2")
     assert _raw_state(settings, POLICE) == before  # nothing lost, nothing half-loaded
@@ -584,7 +586,7 @@ def test_a_crash_half_way_through_promote_rolls_back_and_a_rerun_loads_once(sett
     assert sql(settings, "SELECT DISTINCT run_id FROM meta.validation_results") == [("night-1",)]
     assert path.exists()
 
-    monkeypatch.setattr(ingest, "promote_sql", real_promote_sql)
+    monkeypatch.setattr(promote, "promote_sql", real_promote_sql)
     assert run(settings, path, "night-3").rows == 8
     ids = sql(settings, f"SELECT incident_id, count(*) FROM {POLICE.raw_table} GROUP BY ALL")
     assert len(ids) == 8 and {n for _, n in ids} == {1}

@@ -12,12 +12,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.cli import main
-from csp_pipeline.ingest import process
-from csp_pipeline.keys import RotationError, key_id, pseudonym_columns, rotate
-from csp_pipeline.landing import discover
-from csp_pipeline.registry import load_registry
-from csp_pipeline.settings import Settings
+from csp_pipeline.cli.main import main
+from csp_pipeline.ingest.promote import process
+from csp_pipeline.privacy.keys import RotationError, key_id, pseudonym_columns, rotate
+from csp_pipeline.ingest.landing import discover
+from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.settings import Settings
 
 OLD, NEW = b"old-secret-for-tests", b"new-secret-for-tests"
 CHILDREN = [  # CHILD_ID, UPN (blank: unknown)

@@ -13,11 +13,11 @@ from datetime import datetime
 import pytest
 import yaml
 
-from csp_pipeline.ingest import process
-from csp_pipeline.landing import match
-from csp_pipeline.reference import bundled_rows
-from csp_pipeline.registry import load_registry
-from csp_pipeline.settings import Settings
+from csp_pipeline.ingest.promote import process
+from csp_pipeline.ingest.landing import match
+from csp_pipeline.core.reference import bundled_rows
+from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.settings import Settings
 from tests.support.warehouse import query
 
 HEADER = ["Job No", "Date Logged", "Council", "Ward Name", "Call Type", "Premises", "Started",

@@ -29,11 +29,11 @@ import pytest
 
 import duckdb
 
-from csp_pipeline.ingest import Outcome, process
-from csp_pipeline.landing import discover
-from csp_pipeline.reference import load_deployment
-from csp_pipeline.registry import load_registry
-from csp_pipeline.settings import PROJECT_ROOT, Settings
+from csp_pipeline.ingest.promote import Outcome, process
+from csp_pipeline.ingest.landing import discover
+from csp_pipeline.core.reference import load_deployment
+from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.settings import PROJECT_ROOT, Settings
 from tests.support.warehouse import dbt, query, release_dbt_connection
 
 REALDATA = PROJECT_ROOT.parent / "shared" / "realdata"

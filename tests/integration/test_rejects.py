@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from csp_pipeline import gate
-from csp_pipeline.cli import main as csp
-from csp_pipeline.ingest import Outcome
-from csp_pipeline.landing import discover, match
-from csp_pipeline.registry import Kind, load_registry
-from csp_pipeline.retention import purge_expired
-from csp_pipeline.settings import PROJECT_ROOT, Settings
+from csp_pipeline.ingest import gate
+from csp_pipeline.cli.main import main as csp
+from csp_pipeline.ingest.promote import Outcome
+from csp_pipeline.ingest.landing import discover, match
+from csp_pipeline.core.registry import Kind, load_registry
+from csp_pipeline.privacy.retention import purge_expired
+from csp_pipeline.core.settings import PROJECT_ROOT, Settings
 from tests.support.rows import Row, csv_bytes, valid_rows, write_extract
 from tests.support.warehouse import env_for, process_landed, sql
 

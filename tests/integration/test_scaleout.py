@@ -27,7 +27,7 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
-from csp_pipeline.settings import DAGS_DIR, PROJECT_ROOT
+from csp_pipeline.core.settings import DAGS_DIR, PROJECT_ROOT
 from tests.deploy.stack_api import FEEDS, Api, wait
 
 pytestmark = pytest.mark.skipif(os.environ.get("CSP_SKIP_SCALEOUT") == "1",

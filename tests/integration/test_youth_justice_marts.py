@@ -19,8 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.reference import bundled_rows, load_deployment
-from csp_pipeline.settings import Settings
+from csp_pipeline.core.reference import bundled_rows, load_deployment
+from csp_pipeline.core.settings import Settings
 from tests.support.warehouse import create_warehouse, dbt, insert_raw, query
 
 HARTLEPOOL, REDCAR, STOCKTON, HERTS = "E06000001", "E06000003", "E06000004", "E10000015"

@@ -19,8 +19,8 @@ from typing import Iterator
 
 from functools import cache
 
-from csp_pipeline.reference import reference_values
-from csp_pipeline.registry import Column, Kind, Rule, snake
+from csp_pipeline.core.reference import reference_values
+from csp_pipeline.core.registry import Column, Kind, Rule, snake
 
 Row = dict[str, str | None]
 

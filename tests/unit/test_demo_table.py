@@ -6,8 +6,8 @@ from datetime import date
 
 import duckdb
 
-from csp_pipeline.demo import HARTLEPOOL, fire_table
-from csp_pipeline.settings import Settings
+from csp_pipeline.cli.demo import HARTLEPOOL, fire_table
+from csp_pipeline.core.settings import Settings
 
 ROWS = [  # indicator, sort order, value, previous year, % change, direction
     ("Total Fires", 1, 113, 107, 6, "Increased"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import yaml
 
-from csp_pipeline.settings import PROJECT_ROOT
+from csp_pipeline.core.settings import PROJECT_ROOT
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 TEST_OVERRIDE = PROJECT_ROOT / "tests" / "deploy" / "docker-compose.test.yml"
@@ -94,7 +94,7 @@ def test_no_secret_values_in_compose():
 
 
 def test_schedules_come_from_the_environment(monkeypatch):
-    from csp_pipeline.airflow_dags import schedule
+    from csp_pipeline.orchestration.dags import schedule
 
     monkeypatch.delenv("CSP_FEED_SCHEDULE", raising=False)
     assert schedule("CSP_FEED_SCHEDULE", "0 2 * * *") == "0 2 * * *"

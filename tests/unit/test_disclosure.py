@@ -19,8 +19,8 @@ import duckdb
 import pytest
 import yaml
 
-from csp_pipeline.disclosure import DisclosureError, load_policy, protect_mart
-from csp_pipeline.settings import DBT_PROJECT_DIR
+from csp_pipeline.publish.disclosure import DisclosureError, load_policy, protect_mart
+from csp_pipeline.core.settings import DBT_PROJECT_DIR
 
 CONTRACT_PERSON_MARTS = ["cs_substance_misuse_outcomes", "cs_education_termly", "cs_neet_monthly",
                          "yj_first_time_entrants", "yj_reoffending", "yj_custody",

@@ -1,6 +1,6 @@
 """The GE suites in expectations/ and the dbt sources are in step with feeds.yml."""
 
-from csp_pipeline.generated import stale_files
+from csp_pipeline.transform.generated import stale_files
 
 
 def test_generated_files_match_the_registry():

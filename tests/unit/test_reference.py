@@ -11,9 +11,9 @@ import duckdb
 import pytest
 import yaml
 
-from csp_pipeline import reference
-from csp_pipeline.reference import FILES, ReferenceDataError, bundled_rows, register_views
-from csp_pipeline.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from csp_pipeline.core import reference
+from csp_pipeline.core.reference import FILES, ReferenceDataError, bundled_rows, register_views
+from csp_pipeline.core.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 
 CLEVELAND = {r["la_code"] for r in bundled_rows("ref_areas")}
 AREA_HEADER = list(FILES["ref_areas"].columns)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from csp_pipeline.landing import match
-from csp_pipeline.registry import (REGISTRY_FILE, REJECT_TOLERANCE, load_registry, parse_registry,
+from csp_pipeline.ingest.landing import match
+from csp_pipeline.core.registry import (REGISTRY_FILE, REJECT_TOLERANCE, load_registry, parse_registry,
                                    snake)
-from csp_pipeline.suites import build_suite
+from csp_pipeline.ingest.suites import build_suite
 
 CONTRACT_KINDS = {
     "police": {"crimes", "street"}, "fire": {"incidents"},

@@ -11,15 +11,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline import quarantine
-from csp_pipeline.gate import RuleResult
-from csp_pipeline.landing import discover, fingerprint
-from csp_pipeline.registry import load_registry
-from csp_pipeline.landing import secure_tree
-from csp_pipeline.retention import purge_expired
-from csp_pipeline.settings import ConfigurationError
-from csp_pipeline.settings import Settings
-from csp_pipeline.warehouse import connect, ensure_schema
+from csp_pipeline.ingest import quarantine
+from csp_pipeline.ingest.gate import RuleResult
+from csp_pipeline.ingest.landing import discover, fingerprint
+from csp_pipeline.core.registry import load_registry
+from csp_pipeline.ingest.landing import secure_tree
+from csp_pipeline.privacy.retention import purge_expired
+from csp_pipeline.core.settings import ConfigurationError
+from csp_pipeline.core.settings import Settings
+from csp_pipeline.core.warehouse import connect, ensure_schema
 
 NOW = datetime(2024, 5, 31, 2, 0)
 
@@ -103,7 +103,7 @@ def test_purge_deletes_loaded_and_quarantined_extracts_past_retention_only(setti
     for p in old_q + new_q:
         p.write_text("quarantined")
 
-    caplog.set_level(logging.INFO, logger="csp_pipeline.retention")
+    caplog.set_level(logging.INFO, logger="csp_pipeline.privacy.retention")
     deleted = purge_expired(settings, NOW, days=90)
 
     assert sorted(deleted) == sorted([old_loaded, replaced, *old_q])

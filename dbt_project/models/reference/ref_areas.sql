@@ -1,4 +1,4 @@
--- Generated from plugins/csp_pipeline/reference.py by `csp generated --write`. Do not edit.
+-- Generated from plugins/csp_pipeline/core/reference.py by `csp generated --write`. Do not edit.
 -- ref_areas: the bundled seed bundled_ref_areas merged with the deployment's rows
 -- (deployment_reference.ref_areas, loaded by the warehouse DAG from its ref_areas.csv):
 -- a deployment's rows, when it gives any, replace every bundled row.

@@ -1,4 +1,4 @@
--- Generated from plugins/csp_pipeline/reference.py by `csp generated --write`. Do not edit.
+-- Generated from plugins/csp_pipeline/core/reference.py by `csp generated --write`. Do not edit.
 -- ref_fire_unit_costs: the bundled seed bundled_ref_fire_unit_costs merged with the deployment's rows
 -- (deployment_reference.ref_fire_unit_costs, loaded by the warehouse DAG from its ref_fire_unit_costs.csv):
 -- a deployment row replaces the bundled row with the same incident_type, property_category.

@@ -1,4 +1,4 @@
--- Generated from plugins/csp_pipeline/reference.py by `csp generated --write`. Do not edit.
+-- Generated from plugins/csp_pipeline/core/reference.py by `csp generated --write`. Do not edit.
 -- ref_offence_categories: the bundled seed bundled_ref_offence_categories merged with the deployment's rows
 -- (deployment_reference.ref_offence_categories, loaded by the warehouse DAG from its ref_offence_categories.csv):
 -- a deployment row replaces the bundled row with the same offence_category.

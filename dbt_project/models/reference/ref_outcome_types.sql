@@ -1,4 +1,4 @@
--- Generated from plugins/csp_pipeline/reference.py by `csp generated --write`. Do not edit.
+-- Generated from plugins/csp_pipeline/core/reference.py by `csp generated --write`. Do not edit.
 -- ref_outcome_types: the bundled seed bundled_ref_outcome_types merged with the deployment's rows
 -- (deployment_reference.ref_outcome_types, loaded by the warehouse DAG from its ref_outcome_types.csv):
 -- a deployment row replaces the bundled row with the same outcome_type.

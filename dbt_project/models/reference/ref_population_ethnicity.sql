@@ -1,4 +1,4 @@
--- Generated from plugins/csp_pipeline/reference.py by `csp generated --write`. Do not edit.
+-- Generated from plugins/csp_pipeline/core/reference.py by `csp generated --write`. Do not edit.
 -- ref_population_ethnicity: the bundled seed bundled_ref_population_ethnicity merged with the deployment's rows
 -- (deployment_reference.ref_population_ethnicity, loaded by the warehouse DAG from its ref_population_ethnicity.csv):
 -- a deployment row replaces the bundled row with the same la_code, year, ethnicity;

@@ -1,4 +1,4 @@
--- Generated from plugins/csp_pipeline/reference.py by `csp generated --write`. Do not edit.
+-- Generated from plugins/csp_pipeline/core/reference.py by `csp generated --write`. Do not edit.
 -- ref_populations: the bundled seed bundled_ref_populations merged with the deployment's rows
 -- (deployment_reference.ref_populations, loaded by the warehouse DAG from its ref_populations.csv):
 -- a deployment row replaces the bundled row with the same la_code, year;

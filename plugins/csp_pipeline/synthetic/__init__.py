@@ -19,7 +19,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from csp_pipeline.registry import load_registry
+from csp_pipeline.core.registry import load_registry
 from csp_pipeline.synthetic import education, fire, police, treatment, youth_justice
 from csp_pipeline.synthetic.areas import areas
 from csp_pipeline.synthetic.context import Context, Maker

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from csp_pipeline.registry import load_registry
+from csp_pipeline.core.registry import load_registry
 from csp_pipeline.synthetic.areas import Area, weight
 from csp_pipeline.synthetic.table import Table
 

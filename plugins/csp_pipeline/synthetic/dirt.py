@@ -23,7 +23,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from csp_pipeline.registry import Kind
+from csp_pipeline.core.registry import Kind
 from csp_pipeline.synthetic.table import csv_bytes
 from csp_pipeline.synthetic.timeline import file_rng
 

@@ -1,0 +1,2 @@
+"""The `csp` command line: the top of the package.
+"""

@@ -1,0 +1,108 @@
+"""`csp demo`: generate the bundled synthetic extracts, run the latest night, print a summary."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import duckdb
+
+from csp_pipeline.ingest.backfill import consolidate
+from csp_pipeline.transform.dbt_docs import docs_dir
+from csp_pipeline.ingest.gate import data_docs_index
+from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.settings import DEMO_PSEUDONYM_KEY, Settings
+
+DEMO_END = date(2024, 5, 31)
+DEMO_START = date(2022, 5, 1)
+HARTLEPOOL = "E06000001"
+SUPPRESSED = "c"  # as in the published CSV files
+
+
+def prepare_landing(settings: Settings, scale: float) -> None:
+    """Synthetic history as monthly backfills, then the latest night as nightly files."""
+    from csp_pipeline.synthetic import generate
+
+    if any(settings.landing_dir.glob("*/*.csv")):
+        return
+    generate(settings.landing_dir, DEMO_START, DEMO_END, scale=scale, seed=42)
+    consolidate(load_registry(), settings.landing_dir, DEMO_END - timedelta(days=1))
+
+
+def summary(settings: Settings) -> str:
+    lines = []
+    # Not read_only: `csp run` ran dbt in this process, and DuckDB refuses a second connection
+    # to an open file with another configuration.
+    with duckdb.connect(str(settings.warehouse)) as con:
+        rows = con.execute("""
+            SELECT d.feed, d.kind, count(*) FILTER (WHERE status = 'loaded') files,
+                   coalesce(sum(rows) FILTER (WHERE status = 'loaded'), 0) rows_loaded,
+                   count(*) FILTER (WHERE status = 'quarantined') quarantined,
+                   (SELECT count(*) FILTER (WHERE v.success) || '/' || count(*)
+                    FROM meta.validation_results v WHERE v.feed = d.feed AND v.kind = d.kind)
+            FROM meta.deliveries d GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    lines.append(f"{'feed/kind':40} {'files':>6} {'rows loaded':>12} {'quarantined':>11} "
+                 f"{'checks passed':>14}")
+    for feed, kind, files, n, quarantined, checks in rows:
+        lines.append(f"{feed + '/' + kind:40} {files:>6} {n:>12,} {quarantined:>11} {checks:>14}")
+    current = settings.published_dir / "current"
+    manifest = json.loads((current / "manifest.json").read_text())
+    lines += ["", f"Marts built and published ({len(manifest['marts'])}): "
+                  + ", ".join(manifest["marts"]),
+              f"Published snapshot: {current.resolve()} (published.duckdb, parquet/, csv/)",
+              f"Data Docs (Great Expectations): {data_docs_index(settings.data_dir / 'gx')}",
+              f"dbt docs (models, tests, lineage): {docs_dir(settings) / 'static_index.html'}", ""]
+    lines.append(fire_table(settings))
+    return "\n".join(lines)
+
+
+def fire_table(settings: Settings) -> str:
+    """The Hartlepool district monthly fire performance table for the latest month."""
+    db = settings.published_dir / "current" / "published.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        month = con.execute("SELECT max(month) FROM marts.cs_fire_monthly_performance "
+                            "WHERE la_code = ?", [HARTLEPOOL]).fetchone()[0]
+        rows = con.execute("""
+            SELECT indicator, value_previous_year, value, direction, pct_change
+            FROM marts.cs_fire_monthly_performance WHERE la_code = ? AND month = ?""",
+                           [HARTLEPOOL, month]).fetchall()
+    order = ["Total Fires", "Total Deliberate Fires", "Deliberate Primary Fires",
+             "Deliberate Secondary Fires", "Accidental Dwelling Fires",
+             "Accidental Dwelling Fire Fatalities", "Accidental Dwelling Fire Injuries"]
+    rows.sort(key=lambda r: order.index(r[0]) if r[0] in order else len(order))
+    prev, cur = f"{month:%b} {month.year - 2000 - 1:02d}", f"{month:%b %y}"
+    start = month.year if month.month >= 4 else month.year - 1  # financial years start in April
+    fy = f"{start - 1}/{str(start)[2:]} - {start}/{str(start + 1)[2:]}"
+    out = [f"Hartlepool District Monthly Performance {month:%B %Y}: Incident summary", "",
+           f"{'Indicator':38} {prev:>7} {cur:>7}  {'Direction of Travel ' + fy:36} {'% Change':>8}"]
+    for indicator, before, now, direction, pct in rows:
+        pct_text = "-" if pct is None else f"{pct}%"
+        out.append(f"{indicator:38} {_cell(before):>7} {_cell(now):>7}  {direction or '-':36} "
+                   f"{pct_text:>8}")
+    if any(None in (before, now) for _, before, now, _, _ in rows):
+        out += ["", f"{SUPPRESSED}: 1 to 4 people, suppressed in the published snapshot "
+                    "(with what they would let a reader work out)"]
+    return "\n".join(out)
+
+
+def _cell(value: int | None) -> str:
+    return SUPPRESSED if value is None else str(value)
+
+
+def run_demo(settings: Settings, scale: float = 1.0) -> int:
+    from csp_pipeline.orchestration.runner import run_night
+
+    print(f"Demo mode: synthetic data, pseudonymised with the public demo key "
+          f"({DEMO_PSEUDONYM_KEY!r}); never use it for real data.")
+    print(f"Generating synthetic extracts {DEMO_START} .. {DEMO_END} into {settings.landing_dir}")
+    prepare_landing(settings, scale)
+    print(f"Running the nightly pipeline for {DEMO_END} through Airflow ...")
+    result = run_night(DEMO_END, settings)
+    for dag_id, state in result.dag_states.items():
+        print(f"  {dag_id:30} {state}")
+    if not result.ok:
+        print(f"The run failed; task logs are under {settings.airflow_home / 'logs'}")
+        return 1
+    print()
+    print(summary(settings))
+    return 0

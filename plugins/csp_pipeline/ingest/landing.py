@@ -1,0 +1,165 @@
+"""A landed file: what its name says (kind, extract date, stream), its header, its bytes
+(fingerprint, a UTF-8 working copy) and its permissions. The one place a file name is read.
+
+A file name is matched against the feed's kinds, each with its own pattern (`Kind.file_pattern`)
+and its partners' variants (`Variant.files`). `<name>.rejects.csv` (rejected rows released after a
+fix) is a supplementary delivery of `<name>.csv`: its rows are added to that delivery.
+"""
+
+from __future__ import annotations
+
+import calendar
+import codecs
+import csv
+import hashlib
+import logging
+import os
+import re
+import shutil
+import stat
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+from csp_pipeline.core.registry import REJECTS_SUFFIX, Kind, Registry, Variant, file_pattern
+
+log = logging.getLogger(__name__)
+
+DIR_MODE, FILE_MODE = 0o700, 0o600
+MONTH_NAMES = {m.lower(): i for i, m in enumerate(calendar.month_name) if m} | {
+    m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
+
+
+@dataclass(frozen=True)
+class Extract:
+    """One landed file of a declared kind."""
+
+    path: Path
+    kind: Kind
+    extract_date: str  # ISO
+    stream: str  # a delivery replaces the earlier ones of its kind, extract date and stream
+    variant: Variant | None = None
+    supplementary: bool = False  # released rejected rows: added to the delivery, never replacing
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind.feed}/{self.path.name}"
+
+    @property
+    def encoding(self) -> str:
+        return self.variant.encoding if self.variant else self.kind.encoding
+
+
+def _date_from(groups: dict[str, str]) -> str | None:
+    """ISO extract date from a name's groups: `date` (YYYYMMDD), or `year` and `month` (the
+    month's last day). None when the name holds no real date."""
+    try:
+        if groups.get("date"):
+            d = groups["date"]
+            return date(int(d[:4]), int(d[4:6]), int(d[6:])).isoformat()
+        month = groups["month"]
+        m = int(month) if month.isdigit() else MONTH_NAMES[month.lower()]
+        year = int(groups["year"])
+        return date(year, m, calendar.monthrange(year, m)[1]).isoformat()
+    except (KeyError, ValueError):
+        return None
+
+
+def match(registry: Registry, feed: str, path: Path) -> Extract | None:
+    """The landed file at `path` as an extract of one of the feed's kinds, or None."""
+    name, supplementary = path.name, False
+    if name.endswith(REJECTS_SUFFIX):
+        name, supplementary = name.removesuffix(REJECTS_SUFFIX) + ".csv", True
+    for kind in registry.kinds_of(feed):
+        layouts: list[tuple[re.Pattern, Variant | None]] = [(kind.file_pattern, None)]
+        layouts += [(file_pattern(v.files), v) for v in kind.variants]
+        for pattern, variant in layouts:
+            m = pattern.match(name)
+            if not m:
+                continue
+            extract_date = _date_from(m.groupdict())
+            if extract_date is None:
+                continue
+            stream = m.groupdict().get("stream") or (variant.name if variant else kind.name)
+            return Extract(path=path, kind=kind, extract_date=extract_date, stream=stream,
+                           variant=variant, supplementary=supplementary)
+    return None
+
+
+def discover(registry: Registry, landing_dir: Path, feed: str, up_to: str | None) -> list[Extract]:
+    """Files of the feed's declared kinds with extract date <= up_to, oldest first.
+
+    Older first so that re-sent records end with their latest version whatever the landing order;
+    a supplementary delivery after the delivery it adds to.
+    """
+    folder = landing_dir / feed
+    secure_tree(folder)  # identifiers inside: readable by the pipeline's user only
+    found = []
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        extract = match(registry, feed, path)
+        if extract and (up_to is None or extract.extract_date <= up_to):
+            found.append(extract)
+    return sorted(found, key=lambda e: (e.extract_date, e.kind.name, e.supplementary, e.path.name))
+
+
+def fingerprint(path: Path) -> str:
+    """sha256 of the file's bytes, streamed (about 1.4 GB/s here)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_header(path: Path, encoding: str = "utf-8") -> list[str]:
+    """The header row's column names (a UTF-8 byte-order mark is accepted)."""
+    with path.open("rb") as fh:
+        first = fh.readline()
+    codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    text = first.decode(codec, errors="replace").rstrip("\r\n")
+    return next(csv.reader([text]), [])
+
+
+@contextmanager
+def utf8_copy(extract: Extract, work_dir: Path) -> Iterator[Path]:
+    """The extract as UTF-8: the file itself, or a streamed transcode of it into an owner-only
+    working copy (deleted afterwards) when the kind or variant declares another encoding.
+    DuckDB's own encodings extension cannot be installed offline, so Python transcodes."""
+    if codecs.lookup(extract.encoding).name == "utf-8":
+        yield extract.path
+        return
+    work_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(work_dir, DIR_MODE)
+    fd, name = tempfile.mkstemp(prefix=extract.path.stem + ".", suffix=".utf8.csv", dir=work_dir)
+    copy = Path(name)
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as out, \
+                extract.path.open(encoding=extract.encoding, newline="") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+        yield copy
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def secure_tree(path: Path) -> None:
+    """Make a folder (recursively) or a file readable and writable by its owner only.
+
+    Symbolic links are neither followed nor changed. A file the pipeline's user does not own
+    (a partner's upload account) cannot be changed: that is logged, not fatal.
+    """
+    if not path.exists() or path.is_symlink():
+        return
+    items = [path] + (sorted(path.rglob("*")) if path.is_dir() else [])
+    for item in items:
+        if item.is_symlink():
+            continue
+        mode = DIR_MODE if item.is_dir() else FILE_MODE
+        try:
+            if stat.S_IMODE(item.stat().st_mode) != mode:
+                os.chmod(item, mode)
+        except PermissionError:
+            log.warning("cannot restrict %s to its owner (owned by uid %s)", item,
+                        item.stat().st_uid)

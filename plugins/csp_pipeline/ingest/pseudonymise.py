@@ -1,0 +1,50 @@
+"""SQL expressions that replace direct identifiers at the boundary, evaluated inside DuckDB.
+
+HMAC-SHA256 is written in SQL (sha256 over the key's inner and outer pads) so millions of rows are
+pseudonymised without a Python call per row. The pads are derived from the key here and passed as
+bound parameters; the key itself never appears in SQL text or logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from csp_pipeline.core.registry import Column
+
+BLOCK = 64  # SHA-256 block size in bytes
+
+
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """(inner pad, outer pad) of RFC 2104 for this key."""
+    if len(key) > BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def hmac_sql(value_sql: str) -> str:
+    """HMAC-SHA256 hex of a VARCHAR expression; expects $ipad and $opad parameters. NULL stays NULL."""
+    inner = f"unhex(sha256($ipad::BLOB || encode({value_sql})))"
+    return f"CASE WHEN {value_sql} IS NULL THEN NULL ELSE sha256($opad::BLOB || {inner}) END"
+
+
+def normalised_sql(col: Column, raw: str) -> str:
+    value = f"nullif(trim({raw}), '')"
+    if col.normalise == "upper":
+        return f"upper({value})"
+    if col.normalise == "lower":
+        return f"lower({value})"
+    return value
+
+
+def pii_sql(col: Column, raw: str) -> str:
+    """The generalised or pseudonymised replacement of a PII column, from its raw VARCHAR."""
+    if col.pii == "pseudonym":
+        return hmac_sql(normalised_sql(col, raw))
+    if col.pii == "birth_date":
+        return f"date_trunc('month', try_cast(nullif(trim({raw}), '') AS DATE))::DATE"
+    if col.pii == "postcode":
+        # Outward code (district): the part before the space, or all but the last 3 characters.
+        pc = f"upper(replace(nullif(trim({raw}), ''), ' ', ''))"
+        return f"CASE WHEN length({pc}) BETWEEN 5 AND 7 THEN left({pc}, length({pc}) - 3) END"
+    raise ValueError(f"{col.name}: pii treatment {col.pii!r} has no SQL replacement")

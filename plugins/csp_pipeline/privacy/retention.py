@@ -1,0 +1,118 @@
+"""Landing-zone protection and retention of partner extracts.
+
+Landed and quarantined extracts hold direct identifiers, so their folders are readable by the
+pipeline's user only (directories 0700, files 0600), and they are kept no longer than needed:
+`purge_expired` deletes landed files already loaded, and quarantined files with their reports,
+whose extract date (from the file name) is more than `Settings.retention_days` (CSP_RETENTION_DAYS,
+default 90) days before the night being run. Rejects files (<stem>.rejects.csv and their reports)
+count from the day their rows were rejected (meta.rejected_rows), never from the extract date.
+The `csp_housekeeping` DAG runs it nightly.
+Each deletion is logged to meta.retention_log and to the Python log. Files that were never loaded
+stay: they still have to be processed (or released from quarantine).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from csp_pipeline.ingest.landing import fingerprint, match
+from csp_pipeline.core.registry import REJECTS_SUFFIX, load_registry
+from csp_pipeline.core.settings import Settings
+from csp_pipeline.core.warehouse import connect, ensure_schema
+
+log = logging.getLogger(__name__)
+
+REPORT_SUFFIXES = (".report.json", ".report.md")  # beside a quarantined file
+
+
+@dataclass(frozen=True)
+class ExpiredFile:
+    path: Path
+    feed: str
+    kind: str
+    extract_date: date
+    reason: str  # loaded | quarantined | rejected
+    content_hash: str | None
+
+
+def _quarantined(registry, feed: str, path: Path):
+    """The extract a quarantined file (or one of its reports) belongs to, or None."""
+    name = path.name
+    for suffix in REPORT_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)] + ".csv"
+    return match(registry, feed, path.with_name(name))
+
+
+def expired_files(settings: Settings, today: date, days: int, con) -> list[ExpiredFile]:
+    """Landed files already loaded, and quarantined files, with an extract date before the
+    retention window (today - days)."""
+    cutoff = today - timedelta(days=days)
+    registry = load_registry()
+    found: list[ExpiredFile] = []
+    for feed in registry.feeds:
+        for path in sorted((settings.landing_dir / feed).glob("*.csv")):
+            extract = match(registry, feed, path)
+            if extract is None or date.fromisoformat(extract.extract_date) >= cutoff:
+                continue
+            digest = fingerprint(path)
+            loaded = con.execute(
+                """SELECT count(*) FROM meta.deliveries WHERE feed = ? AND kind = ?
+                   AND extract_date = ? AND content_hash = ? AND status IN ('loaded', 'superseded')""",
+                [feed, extract.kind.name, extract.extract_date, digest]).fetchone()[0]
+            if loaded:
+                found.append(ExpiredFile(path, feed, extract.kind.name,
+                                         date.fromisoformat(extract.extract_date), "loaded", digest))
+        for path in sorted((settings.quarantine_dir / feed).glob("*")):
+            extract = _quarantined(registry, feed, path)
+            if not (path.is_file() and extract):
+                continue
+            rejects = REJECTS_SUFFIX.removesuffix("csv") in path.name  # ".rejects."
+            extract_day = date.fromisoformat(extract.extract_date)
+            since = _rejected_on(con, feed, path) if rejects else extract_day
+            if since < cutoff:
+                found.append(ExpiredFile(path, feed, extract.kind.name, extract_day,
+                                         "rejected" if rejects else "quarantined",
+                                         fingerprint(path) if path.suffix == ".csv" else None))
+    return found
+
+
+def _rejected_on(con, feed: str, path: Path) -> date:
+    """The day the rows of a rejects file (or its report) were rejected: the latest rejection
+    recorded for its original file or a released rejects file of it; else the file's own date."""
+    stem = path.name.split(".", 1)[0]
+    day = con.execute(
+        """SELECT max(rejected_at)::DATE FROM meta.rejected_rows
+           WHERE feed = ? AND source_file IN (?, ?)""",
+        [feed, f"{stem}.csv", f"{stem}{REJECTS_SUFFIX}"]).fetchone()[0]
+    return day or datetime.fromtimestamp(path.stat().st_mtime).date()
+
+
+def purge_expired(settings: Settings, now: datetime | date,
+                  days: int | None = None) -> list[Path]:
+    """Delete expired extracts (see module doc); returns the deleted paths."""
+    days = settings.retention_days if days is None else days
+    today = now.date() if isinstance(now, datetime) else now
+    deleted: list[Path] = []
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        for f in expired_files(settings, today, days, con):
+            con.execute("BEGIN")
+            try:  # the log row and the deletion stand or fall together
+                con.execute(
+                    """INSERT INTO meta.retention_log (path, feed, kind, extract_date, reason,
+                       content_hash, retention_days) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    [str(f.path), f.feed, f.kind, f.extract_date, f.reason, f.content_hash,
+                     days])
+                f.path.unlink()
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+            log.info("retention: deleted %s (%s, extract date %s, older than %d days)", f.path,
+                     f.reason, f.extract_date, days)
+            deleted.append(f.path)
+    return deleted
