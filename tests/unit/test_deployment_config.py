@@ -91,14 +91,3 @@ def test_no_secret_values_in_compose():
                 assert str(value).startswith("${"), f"literal secret: {key}: {value}"
                 checked += 1
     assert checked >= 6
-
-
-def test_schedules_come_from_the_environment(monkeypatch):
-    from csp_pipeline.orchestration.dags import schedule
-
-    monkeypatch.delenv("CSP_FEED_SCHEDULE", raising=False)
-    assert schedule("CSP_FEED_SCHEDULE", "0 2 * * *") == "0 2 * * *"
-    monkeypatch.setenv("CSP_FEED_SCHEDULE", "30 3 * * *")
-    assert schedule("CSP_FEED_SCHEDULE", "0 2 * * *") == "30 3 * * *"
-    monkeypatch.setenv("CSP_FEED_SCHEDULE", "none")
-    assert schedule("CSP_FEED_SCHEDULE", "0 2 * * *") is None

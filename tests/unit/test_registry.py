@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from csp_pipeline.ingest.landing import match
-from csp_pipeline.core.registry import (REGISTRY_FILE, REJECT_TOLERANCE, load_registry, parse_registry,
+from csp_pipeline.core.registry import (REGISTRY_FILE, REJECT_TOLERANCE, RegistryError,
+                                        load_registry, parse_registry,
                                    snake)
 from csp_pipeline.ingest.suites import build_suite
 
@@ -155,3 +156,28 @@ def test_reject_tolerance_defaults_to_the_kind_and_a_rule_may_set_its_own():
 def test_a_severity_or_tolerance_that_means_nothing_is_refused(changes, error):
     with pytest.raises(ValueError, match=error):
         parse_registry(_with_rule(**changes))
+
+
+@pytest.mark.parametrize(("changes", "error"), [
+    ({"reject_tolerence": 0.1}, r"police.crimes: unknown key\(s\) \['reject_tolerence'\]"),
+    ({"column": {"requried": True}},
+     r"police.crimes.Crime type: unknown key\(s\) \['requried'\] \(a column may have: "),
+    ({"rules": [{"a": "Month", "op": ">=", "b": "Month", "severty": "reject"}]},
+     r"unknown key\(s\) \['severty'\] \(a rule may have"),
+])
+def test_an_unknown_key_is_refused_not_ignored(changes, error):
+    with pytest.raises(RegistryError, match=error):
+        parse_registry(_with_rule(**changes))
+
+
+def test_an_unknown_key_in_a_deployment_file_names_the_file(tmp_path):
+    (tmp_path / "feeds.yml").write_text(yaml.safe_dump({"expected_feed": ["fire"]}))
+    with pytest.raises(RegistryError) as err:
+        load_registry(config_dir=tmp_path)
+    assert str(tmp_path / "feeds.yml") in str(err.value)
+    assert "unknown key(s) ['expected_feed']" in str(err.value)
+    variant = {"feeds": {"fire": {"kinds": {"incidents": {"variants": {"avon": {
+        "files": "a_{date}.csv", "headers": ["X"]}}}}}}}
+    (tmp_path / "feeds.yml").write_text(yaml.safe_dump(variant))
+    with pytest.raises(RegistryError, match=r"variant avon: unknown key\(s\) \['headers'\]"):
+        load_registry(config_dir=tmp_path)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from csp_pipeline.core.settings import ConfigurationError
+
 REGISTRY_FILE = Path(__file__).with_name("feeds.yml")
 CONFIG_FILE = "feeds.yml"  # inside the deployment folder named by CSP_CONFIG_DIR
 
@@ -42,7 +44,7 @@ def file_pattern(template: str) -> re.Pattern:
         elif FILE_FIELDS.get(part):
             out.append(FILE_FIELDS[part])
         else:
-            raise ValueError(f"file-name template {template!r}: unknown field {{{part}}}")
+            raise RegistryError(f"file-name template {template!r}: unknown field {{{part}}}")
     return re.compile("^" + "".join(out) + "$")
 
 # Lineage columns every raw table carries, in order.
@@ -61,6 +63,37 @@ SEVERITIES = {"blocking", "reject", "warning"}
 REJECT_TOLERANCE = 0.05  # default share of a file's rows a reject rule may reject (kind-level)
 REJECTS_SUFFIX = ".rejects.csv"  # a released rejects file: <original stem>.rejects.csv
 TYPES = {"VARCHAR", "INTEGER", "DOUBLE", "DATE", "TIMESTAMP", "MONTH"}
+
+
+class RegistryError(ConfigurationError, ValueError):
+    """A declaration in feeds.yml (bundled or the deployment's) that cannot be followed."""
+
+
+# The keys each level of feeds.yml may have: anything else is a typo that would be ignored.
+KEYS = {
+    "registry": {"code_lists", "feeds", "expected_feeds"},
+    "feed": {"partner", "kinds"},
+    "kind": {"files", "encoding", "key", "date_column", "rename", "columns", "rules", "variants",
+             "reject_tolerance"},
+    "column": {"name", "type", "required", "values", "pattern", "min", "max", "pii", "normalise",
+               "severity", "tolerance"},
+    "rule": {"a", "op", "b", "severity", "tolerance"},
+    "variant": {"files", "encoding", "header", "columns", "partner"},
+    "deployment": {"expected_feeds", "feeds"},
+    "deployment feed": {"kinds"},
+    "deployment kind": {"variants"},
+}
+
+
+def check_keys(doc: object, level: str, where: str) -> None:
+    """Refuse unknown keys, naming where and what is allowed."""
+    if not isinstance(doc, dict):
+        raise RegistryError(f"{where}: expected a mapping of {sorted(KEYS[level])}, "
+                            f"not {type(doc).__name__}")
+    unknown = sorted(map(str, set(doc) - KEYS[level]))
+    if unknown:
+        raise RegistryError(f"{where}: unknown key(s) {unknown} (a {level} may have: "
+                            f"{', '.join(sorted(KEYS[level]))})")
 
 
 def snake(name: str) -> str:
@@ -218,7 +251,7 @@ def _code_lists(doc: dict) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     for name, values in (doc.get("code_lists") or {}).items():
         if isinstance(values, dict):
             if set(values) != {"reference"}:
-                raise ValueError(f"code list {name}: a list of values, or {{reference: "
+                raise RegistryError(f"code list {name}: a list of values, or {{reference: "
                                  "<file>.<column>}}")
             split(values["reference"])
             from_reference[name] = values["reference"]
@@ -228,12 +261,19 @@ def _code_lists(doc: dict) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
 
 
 def parse_registry(doc: dict) -> Registry:
+    check_keys(doc, "registry", "top level")
     code_lists, from_reference = _code_lists(doc)
     kinds = []
     for feed, feed_doc in doc["feeds"].items():
+        check_keys(feed_doc, "feed", feed)
         for kind_name, kd in feed_doc["kinds"].items():
+            check_keys(kd, "kind", f"{feed}.{kind_name}")
+            for rd in kd.get("rules") or ():
+                check_keys(rd, "rule", f"{feed}.{kind_name} rule {rd.get('a')} {rd.get('op')} "
+                                       f"{rd.get('b')}")
             columns = []
             for cd in kd["columns"]:
+                check_keys(cd, "column", f"{feed}.{kind_name}.{cd.get('name')}")
                 cd = dict(cd)
                 if cd.get("values") in from_reference:
                     cd["reference"] = from_reference[cd.pop("values")]
@@ -243,9 +283,9 @@ def parse_registry(doc: dict) -> Registry:
                     cd["values"] = tuple(cd["values"])
                 col = Column(**cd)
                 if col.type not in TYPES:
-                    raise ValueError(f"{feed}.{kind_name}.{col.name}: unknown type {col.type}")
+                    raise RegistryError(f"{feed}.{kind_name}.{col.name}: unknown type {col.type}")
                 if col.pii and col.pii not in PII_TREATMENTS:
-                    raise ValueError(f"{feed}.{kind_name}.{col.name}: unknown pii {col.pii}")
+                    raise RegistryError(f"{feed}.{kind_name}.{col.name}: unknown pii {col.pii}")
                 columns.append(col)
             names = {c.name for c in columns}
             key = tuple(kd.get("key") or ())
@@ -254,18 +294,18 @@ def parse_registry(doc: dict) -> Registry:
             for where, decl in [*((c.name, c) for c in columns),
                                 *((f"{r.a} {r.op} {r.b}", r) for r in rules)]:
                 if decl.severity not in SEVERITIES:
-                    raise ValueError(f"{feed}.{kind_name}.{where}: unknown severity "
+                    raise RegistryError(f"{feed}.{kind_name}.{where}: unknown severity "
                                      f"{decl.severity!r} (one of {sorted(SEVERITIES)})")
                 if decl.tolerance is not None and decl.severity != "reject":
-                    raise ValueError(f"{feed}.{kind_name}.{where}: a tolerance applies to "
+                    raise RegistryError(f"{feed}.{kind_name}.{where}: a tolerance applies to "
                                      "severity reject only")
                 for share in (decl.tolerance, tolerance):
                     if share is not None and not 0 <= share < 1:
-                        raise ValueError(f"{feed}.{kind_name}.{where}: tolerance {share} is not "
+                        raise RegistryError(f"{feed}.{kind_name}.{where}: tolerance {share} is not "
                                          "a share of the rows (0 <= tolerance < 1)")
             for ref in (*key, *(r.a for r in rules), *(r.b for r in rules), kd.get("date_column")):
                 if ref is not None and ref not in names:
-                    raise ValueError(f"{feed}.{kind_name}: {ref!r} is not a declared column")
+                    raise RegistryError(f"{feed}.{kind_name}: {ref!r} is not a declared column")
             kinds.append(
                 Kind(
                     feed=feed,
@@ -286,7 +326,7 @@ def parse_registry(doc: dict) -> Registry:
     expected = tuple(doc.get("expected_feeds") or feeds)
     unknown = set(expected) - set(feeds)
     if unknown:
-        raise ValueError(f"expected_feeds names undeclared feeds: {sorted(unknown)}")
+        raise RegistryError(f"expected_feeds names undeclared feeds: {sorted(unknown)}")
     return Registry(kinds=tuple(kinds), code_lists=code_lists, expected_feeds=expected)
 
 
@@ -294,9 +334,9 @@ def _pattern(template: str, where: str) -> str:
     try:
         groups = file_pattern(template.replace("{kind}", "kind")).groupindex
     except (ValueError, re.error) as exc:
-        raise ValueError(f"{where}: {exc}") from None
+        raise RegistryError(f"{where}: {exc}") from None
     if "date" not in groups and not {"year", "month"} <= set(groups):
-        raise ValueError(f"{where}: file-name template {template!r} needs {{date}}, or {{year}} "
+        raise RegistryError(f"{where}: file-name template {template!r} needs {{date}}, or {{year}} "
                          "with {month} or {month_name}")
     return template
 
@@ -307,18 +347,19 @@ def _encoding(name: str, where: str) -> str:
     try:
         return codecs.lookup(name).name
     except LookupError:
-        raise ValueError(f"{where}: unknown encoding {name!r}") from None
+        raise RegistryError(f"{where}: unknown encoding {name!r}") from None
 
 
 def _variants(doc: dict, contract: set[str], where: str) -> tuple[Variant, ...]:
     variants = []
     for name, vd in doc.items():
         here = f"{where} variant {name}"
+        check_keys(vd, "variant", here)
         unknown = set(vd.get("columns") or {}) - contract
         if unknown:
-            raise ValueError(f"{here}: maps undeclared contract columns {sorted(unknown)}")
+            raise RegistryError(f"{here}: maps undeclared contract columns {sorted(unknown)}")
         if not vd.get("files"):
-            raise ValueError(f"{here}: needs a `files` pattern")
+            raise RegistryError(f"{here}: needs a `files` pattern")
         variants.append(Variant(
             name=name, files=_pattern(vd["files"], here), header=tuple(vd.get("header") or ()),
             columns={c: str(e) for c, e in (vd.get("columns") or {}).items()},
@@ -331,14 +372,16 @@ def merge_config(bundled: dict, deployment: dict) -> dict:
     (a variant of the same name replaces the bundled one) and `expected_feeds` is taken from it."""
     doc = {**bundled, "feeds": {f: {**fd, "kinds": {k: dict(kd) for k, kd in fd["kinds"].items()}}
                                 for f, fd in bundled["feeds"].items()}}
+    check_keys(deployment, "deployment", f"{CONFIG_FILE} of the deployment")
     for feed, fd in (deployment.get("feeds") or {}).items():
+        check_keys(fd, "deployment feed", f"{CONFIG_FILE} of the deployment: {feed}")
         for kind, kd in (fd.get("kinds") or {}).items():
             if feed not in doc["feeds"] or kind not in doc["feeds"][feed]["kinds"]:
-                raise ValueError(f"{CONFIG_FILE} of the deployment: {feed}.{kind} is not a "
+                raise RegistryError(f"{CONFIG_FILE} of the deployment: {feed}.{kind} is not a "
                                  "declared kind (a deployment adds variants of declared kinds)")
             extra = set(kd) - {"variants"}
             if extra:
-                raise ValueError(f"{CONFIG_FILE} of the deployment: {feed}.{kind} may only add "
+                raise RegistryError(f"{CONFIG_FILE} of the deployment: {feed}.{kind} may only add "
                                  f"`variants`, not {sorted(extra)}")
             target = doc["feeds"][feed]["kinds"][kind]
             target["variants"] = {**(target.get("variants") or {}), **kd["variants"]}
@@ -361,7 +404,13 @@ def load_registry(path: Path | None = None, config_dir: Path | None = None) -> R
 
 @cache
 def _load_cached(path: str, config: str) -> Registry:
-    doc = yaml.safe_load(Path(path).read_text())
-    if config:
-        doc = merge_config(doc, yaml.safe_load(Path(config).read_text()) or {})
-    return parse_registry(doc)
+    where = f"{path} with {config}" if config else path
+    try:
+        doc = yaml.safe_load(Path(path).read_text())
+        if config:
+            doc = merge_config(doc, yaml.safe_load(Path(config).read_text()) or {})
+        return parse_registry(doc)
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{where}: not valid YAML: {exc}") from None
+    except RegistryError as exc:
+        raise RegistryError(f"{where}: {exc}") from None

@@ -12,6 +12,7 @@ from csp_pipeline.core.settings import DAGS_DIR, Settings
 
 def apply(settings: Settings) -> None:
     home = settings.airflow_home
+    telemetry = "true" if settings.telemetry else "false"  # CSP_TELEMETRY, default off
     home.mkdir(parents=True, exist_ok=True)
     defaults = {
         "AIRFLOW_HOME": str(home),
@@ -19,10 +20,10 @@ def apply(settings: Settings) -> None:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": telemetry,
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "GX_ANALYTICS_ENABLED": "false",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": telemetry,
+        "GX_ANALYTICS_ENABLED": telemetry,
         "TQDM_DISABLE": "1",
         "CSP_DATA_DIR": str(settings.data_dir),
     }

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.request
 from typing import Any
+
+from csp_pipeline.core.settings import Settings
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 10
@@ -21,7 +22,7 @@ def post(url: str, payload: dict[str, Any]) -> None:
 
 
 def _send(payload: dict[str, Any]) -> None:
-    url = os.environ.get("CSP_ALERT_WEBHOOK_URL")
+    url = Settings.from_env().webhook_url
     if not url:
         return
     try:

@@ -11,7 +11,6 @@ DuckDB allows a single writer.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, dag, get_current_context, task
@@ -26,19 +25,14 @@ WRITER_POOL = "duckdb_writer"
 START = datetime(2024, 1, 1)
 
 
-def schedule(variable: str, default: str) -> str | None:
-    """A cron from the environment (CSP_FEED_SCHEDULE, CSP_HOUSEKEEPING_SCHEDULE), or `none`: the
-    DAG then runs only when triggered (by an upload event, an operator or a test)."""
-    value = os.environ.get(variable, default).strip()
-    return None if value.lower() == "none" else value
-
-
-NIGHTLY = schedule("CSP_FEED_SCHEDULE", "0 2 * * *")
-HOUSEKEEPING = schedule("CSP_HOUSEKEEPING_SCHEDULE", "0 5 * * *")  # after feeds and warehouse
+# Read and validated once (core/settings.py): a bad value is a DAG import error naming it.
+SETTINGS = Settings.from_env()
+NIGHTLY = SETTINGS.feed_schedule  # None: the DAG runs only when triggered
+HOUSEKEEPING = SETTINGS.housekeeping_schedule  # after feeds and warehouse
 DEFAULT_ARGS = {
     "owner": "csp-data-engineering",
     "retries": 2,
-    "retry_delay": timedelta(seconds=int(os.environ.get("CSP_RETRY_DELAY_SECONDS", "300"))),
+    "retry_delay": timedelta(seconds=SETTINGS.retry_delay_seconds),
     "on_failure_callback": alerts.on_failure_callback,
 }
 
