@@ -1,2 +1,5 @@
-"""The `csp` command line: the top of the package.
-"""
+"""The `csp` command line: the top of the package."""
+
+
+class UsageError(Exception):
+    """A bad argument: its message, exit code 2, no traceback."""

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import duckdb
 
+from csp_pipeline.cli.console import Console
 from csp_pipeline.ingest.backfill import consolidate
 from csp_pipeline.transform.dbt_docs import docs_dir
 from csp_pipeline.ingest.gate import data_docs_index
@@ -19,14 +20,21 @@ HARTLEPOOL = "E06000001"
 SUPPRESSED = "c"  # as in the published CSV files
 
 
-def prepare_landing(settings: Settings, scale: float) -> None:
+def prepare_landing(settings: Settings, scale: float, console: Console) -> None:
     """Synthetic history as monthly backfills, then the latest night as nightly files."""
-    from csp_pipeline.synthetic import generate
+    from csp_pipeline.synthetic import MAKERS, generate
 
     if any(settings.landing_dir.glob("*/*.csv")):
+        console.line(f"Synthetic extracts already in {settings.landing_dir}: kept")
         return
-    generate(settings.landing_dir, DEMO_START, DEMO_END, scale=scale, seed=42)
+    console.line(f"Generating synthetic extracts {DEMO_START} .. {DEMO_END} into "
+                 f"{settings.landing_dir}")
+    bar = console.bar("generating", len(MAKERS), "kinds")
+    counts = generate(settings.landing_dir, DEMO_START, DEMO_END, scale=scale, seed=42,
+                      on_kind=lambda _kind, _rows: bar.advance())
     consolidate(load_registry(), settings.landing_dir, DEMO_END - timedelta(days=1))
+    console.close_bar()
+    console.line(f"  {sum(counts.values()):,} rows in {len(counts)} kinds of extract")
 
 
 def summary(settings: Settings) -> str:
@@ -89,20 +97,18 @@ def _cell(value: int | None) -> str:
     return SUPPRESSED if value is None else str(value)
 
 
-def run_demo(settings: Settings, scale: float = 1.0) -> int:
-    from csp_pipeline.orchestration.runner import run_night
+def run_demo(settings: Settings, scale: float = 1.0, verbose: bool = False) -> int:
+    from csp_pipeline.cli.nights import report_failure, run_night_live
 
-    print(f"Demo mode: synthetic data, pseudonymised with the public demo key "
-          f"({DEMO_PSEUDONYM_KEY!r}); never use it for real data.")
-    print(f"Generating synthetic extracts {DEMO_START} .. {DEMO_END} into {settings.landing_dir}")
-    prepare_landing(settings, scale)
-    print(f"Running the nightly pipeline for {DEMO_END} through Airflow ...")
-    result = run_night(DEMO_END, settings)
-    for dag_id, state in result.dag_states.items():
-        print(f"  {dag_id:30} {state}")
+    console = Console.terminal()
+    console.line(f"Demo mode: synthetic data, pseudonymised with the public demo key "
+                 f"({DEMO_PSEUDONYM_KEY!r}); never use it for real data.")
+    prepare_landing(settings, scale, console)
+    result = run_night_live(settings, DEMO_END, verbose, console)
     if not result.ok:
-        print(f"The run failed; task logs are under {settings.airflow_home / 'logs'}")
+        report_failure(result)
         return 1
-    print()
-    print(summary(settings))
+    console.line()
+    console.line(summary(settings))
+    console.line(f"\nLibrary output of the night (Airflow, dbt, cosmos): {result.log}")
     return 0

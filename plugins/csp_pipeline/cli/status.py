@@ -1,8 +1,14 @@
-"""`csp status`: what was loaded, rejected, quarantined and published, per feed, with dates."""
+"""`csp status`: what was loaded, rejected, quarantined and published, per feed, with dates.
+
+While a run holds the warehouse (DuckDB allows one writer, and no reader beside it), the feeds
+are reported from the published snapshot's manifest instead, and the output says so.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 
@@ -10,10 +16,31 @@ from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
 
 
+FEED_COLUMNS = ("feed", "kind", "files_loaded", "rows_loaded", "rows_rejected", "latest_loaded",
+                "files_quarantined", "latest_quarantined")
+
+
+class WarehouseBusy(RuntimeError):
+    """A run holds the warehouse's lock."""
+
+
+@contextmanager
+def _warehouse(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    try:
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise WarehouseBusy(f"a run is writing the warehouse {settings.warehouse} (DuckDB "
+                            "allows no reader beside its one writer)") from None
+    with con:
+        yield con
+
+
 def feed_status(settings: Settings) -> list[tuple]:
     if not settings.warehouse.exists():
         return []
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with _warehouse(settings) as con:
         return con.execute("""
             SELECT feed, kind,
                    count(*) FILTER (WHERE status = 'loaded') AS files_loaded,
@@ -42,7 +69,7 @@ def check_health(settings: Settings) -> list[tuple]:
     dates."""
     if not settings.warehouse.exists():
         return []
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with _warehouse(settings) as con:
         return con.execute("""
             SELECT feed, kind, count(*) AS checks,
                    count(*) FILTER (WHERE NOT success AND severity = 'blocking') AS blocking_failed,
@@ -59,7 +86,7 @@ def police_attribution(settings: Settings, months: int = 12) -> list[tuple]:
     its counted records went (marts.dq_police_attribution; empty before the first build)."""
     if not settings.warehouse.exists():
         return []
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with _warehouse(settings) as con:
         built = con.execute("""SELECT count(*) FROM information_schema.tables
                                WHERE table_schema = 'marts'
                                AND table_name = 'dq_police_attribution'""").fetchone()[0]
@@ -73,34 +100,84 @@ def police_attribution(settings: Settings, months: int = 12) -> list[tuple]:
             ORDER BY force, month""", [months]).fetchall()
 
 
+def _manifest(settings: Settings) -> dict | None:
+    path = settings.published_dir / "current" / "manifest.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def feeds_from_manifest(manifest: dict | None) -> list[tuple]:
+    """Per feed and kind, what the published snapshot rests on (loaded deliveries only: the
+    manifest knows no rejects or quarantines)."""
+    per: dict[tuple[str, str], list] = {}
+    for item in (manifest or {}).get("inputs", []):
+        entry = per.setdefault((item["feed"], item["kind"]), [0, 0, None])
+        entry[0] += 1
+        entry[1] += item.get("rows") or 0
+        entry[2] = max(filter(None, (entry[2], item.get("extract_date"))), default=None)
+    return [(f, k, n, rows, None, latest, None, None)
+            for (f, k), (n, rows, latest) in sorted(per.items())]
+
+
+def status_doc(settings: Settings) -> dict:
+    """Everything `csp status` shows, as data (`--json`)."""
+    manifest = _manifest(settings)
+    doc: dict = {"warehouse": str(settings.warehouse), "source": "warehouse", "busy": None}
+    try:
+        feeds, health, police = (feed_status(settings), check_health(settings),
+                                 police_attribution(settings))
+    except WarehouseBusy as exc:
+        doc.update(source="published snapshot manifest", busy=str(exc))
+        feeds, health, police = feeds_from_manifest(manifest), [], []
+    doc["feeds"] = [dict(zip(FEED_COLUMNS, row)) for row in feeds]
+    doc["checks_last_30_days"] = [dict(zip(("feed", "kind", "checks", "blocking_failed",
+                                             "rejecting", "warnings"), r)) for r in health]
+    doc["police_attribution"] = [dict(zip(("force", "month", "counted_source", "counted_records",
+                                           "in_areas", "outside_areas", "unlocated",
+                                           "not_counted"), r)) for r in police]
+    doc["published"] = None if manifest is None else {
+        "path": str((settings.published_dir / "current").resolve()),
+        "published_at": manifest["published_at"], "run_id": manifest["run_id"],
+        "marts": len(manifest["marts"]), "withheld": sorted(manifest.get("withheld") or {})}
+    return doc
+
+
 def render(settings: Settings) -> str:
-    lines = ["Feeds (per kind; rows rejected are in quarantine/<feed>/*.rejects.csv):",
-             f"  {'feed/kind':42} {'files':>6} {'rows':>10} {'rejected':>8} {'latest':>11} "
-             f"{'quarant.':>8} {'latest q.':>11}"]
-    for feed, kind, files, rows, rejected, latest, q, latest_q in feed_status(settings):
-        lines.append(f"  {feed + '/' + kind:42} {files:>6} {rows:>10,} {rejected:>8,} "
-                     f"{str(latest or '-'):>11} {q:>8} {str(latest_q or '-'):>11}")
-    lines += _onboarding(settings, {feed for feed, *_ in feed_status(settings)})
-    health = check_health(settings)
-    if health:
+    doc = status_doc(settings)
+    lines = []
+    if doc["busy"]:
+        lines += [f"The warehouse is busy: {doc['busy']}.",
+                  "Feeds below are what the published snapshot rests on (its manifest); rejects, "
+                  "quarantines and checks show once the run ends.", ""]
+    lines += ["Feeds (per kind; rows rejected are in quarantine/<feed>/*.rejects.csv):",
+              f"  {'feed/kind':42} {'files':>6} {'rows':>10} {'rejected':>8} {'latest':>11} "
+              f"{'quarant.':>8} {'latest q.':>11}"]
+    for f in doc["feeds"]:
+        lines.append(f"  {f['feed'] + '/' + f['kind']:42} {f['files_loaded']:>6} "
+                     f"{f['rows_loaded']:>10,} {_n(f['rows_rejected']):>8} "
+                     f"{str(f['latest_loaded'] or '-'):>11} {_n(f['files_quarantined']):>8} "
+                     f"{str(f['latest_quarantined'] or '-'):>11}")
+    lines += _onboarding(settings, {f["feed"] for f in doc["feeds"]})
+    if doc["checks_last_30_days"]:
         lines += ["", "Data-quality checks, last 30 days of extracts:",
                   f"  {'feed/kind':42} {'checks':>7} {'blocking':>9} {'rejecting':>9} "
                   f"{'warnings':>9}"]
-        lines += [f"  {f + '/' + k:42} {c:>7} {b:>9} {r:>9} {w:>9}"
-                  for f, k, c, b, r, w in health]
-    police = police_attribution(settings)
-    if police:
+        lines += [f"  {c['feed'] + '/' + c['kind']:42} {c['checks']:>7} "
+                  f"{c['blocking_failed']:>9} {c['rejecting']:>9} {c['warnings']:>9}"
+                  for c in doc["checks_last_30_days"]]
+    if doc["police_attribution"]:
         lines += ["", "Police records per force and month, last 12 months (the partner extract wins "
                       "a month it covers; unlocated = police.uk 'No Location'):",
                   f"  {'force':28} {'month':7} {'counted source':15} {'counted':>8} {'in areas':>8} "
                   f"{'outside':>8} {'unlocated':>9} {'not counted':>11}"]
-        lines += [f"  {f:28} {m:%Y-%m} {src:15} {n:>8,} {a:>8,} {o:>8,} {u:>9,} {x:>11,}"
-                  for f, m, src, n, a, o, u, x in police]
-    manifest = settings.published_dir / "current" / "manifest.json"
-    if manifest.exists():
-        doc = json.loads(manifest.read_text())
-        lines += ["", f"Published: {manifest.parent.resolve()} at {doc['published_at']} "
-                      f"(run {doc['run_id']}, {len(doc['marts'])} marts)"]
-    else:
-        lines += ["", "Published: nothing yet"]
+        lines += [f"  {p['force']:28} {p['month']:%Y-%m} {p['counted_source']:15} "
+                  f"{p['counted_records']:>8,} {p['in_areas']:>8,} {p['outside_areas']:>8,} "
+                  f"{p['unlocated']:>9,} {p['not_counted']:>11,}"
+                  for p in doc["police_attribution"]]
+    pub = doc["published"]
+    lines += ["", f"Published: {pub['path']} at {pub['published_at']} (run {pub['run_id']}, "
+                  f"{pub['marts']} marts)" if pub else "Published: nothing yet"]
     return "\n".join(lines)
+
+
+def _n(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"

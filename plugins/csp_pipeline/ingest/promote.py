@@ -55,7 +55,7 @@ def _sql_params(extract: Extract, readable: Path, key: bytes | None) -> dict:
     return params
 
 
-def _min_rows(con: duckdb.DuckDBPyConnection, extract: Extract, ratio: float) -> int:
+def volume_floor(con: duckdb.DuckDBPyConnection, extract: Extract, ratio: float) -> int:
     """A tenth (by default) of the rows the kind's recent deliveries lead us to expect: fewer is
     suspicious. Deliveries are compared per day of extract they cover (the days since the one
     before), so a nightly file is not judged against a monthly backfill, nor a file after a
@@ -146,12 +146,34 @@ def _promote(con: duckdb.DuckDBPyConnection, extract: Extract, header: list[str]
                        "AND _extract_date = ?", [digest, extract.extract_date]).fetchone()[0]
 
 
-def _audited_rows(results: list[RuleResult]) -> int | None:
+def audited_rows(results: list[RuleResult]) -> int | None:
     """Rows the gate saw (its row-count check), to prove the promoted rows are the audited ones."""
     for r in results:
         if r.expectation == "expect_table_row_count_to_be_between":
             return r.element_count
     return None
+
+
+def audit_extract(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract,
+                  readable: Path, key: bytes | None, gx_root: Path,
+                  min_rows: int) -> tuple[list[str], dict, list[RuleResult]]:
+    """The gate on one extract (its UTF-8 copy `readable`): (header, SQL parameters, results).
+    A file DuckDB cannot read fails one blocking rule that says why."""
+    kind = extract.kind
+    if extract.variant is not None:  # its expressions may look values up in ref_<file>
+        register_views(con, settings)
+    header = read_header(readable)
+    params = GateParams(extract.extract_date, min_rows,
+                        code_lists(settings, [c.reference for c in kind.columns if c.reference]))
+    sql_params = _sql_params(extract, readable, key)
+    try:
+        results = audit(con, kind, readable, header, params, sql_params, gx_root,
+                        extract.variant)
+    except duckdb.Error as exc:  # unreadable file: encoding, structure DuckDB cannot parse
+        results = [RuleResult(expectation="csv_readable", rule="file is readable UTF-8 CSV",
+                              column=None, severity="blocking", success=False,
+                              unexpected_count=1, values=[str(exc).splitlines()[0][:300]])]
+    return header, sql_params, results
 
 
 def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None) -> Outcome:
@@ -168,21 +190,9 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
             return base
         # a non-UTF-8 file is transcoded only once it is known to be new
         readable = stack.enter_context(utf8_copy(extract, settings.data_dir / "work"))
-        if extract.variant is not None:  # its expressions may look values up in ref_<file>
-            register_views(con, settings)
-        header = read_header(readable)
-        params = GateParams(extract.extract_date,
-                            _min_rows(con, extract, settings.volume_drop_ratio),
-                            code_lists(settings, [c.reference for c in kind.columns if c.reference]))
-        sql_params = _sql_params(extract, readable, key)
-        gx_root = settings.data_dir / "gx"
-        try:
-            results = audit(con, kind, readable, header, params, sql_params, gx_root,
-                            extract.variant)
-        except duckdb.Error as exc:  # unreadable file: encoding, structure DuckDB cannot parse
-            results = [RuleResult(expectation="csv_readable", rule="file is readable UTF-8 CSV",
-                                  column=None, severity="blocking", success=False,
-                                  unexpected_count=1, values=[str(exc).splitlines()[0][:300]])]
+        header, sql_params, results = audit_extract(
+            con, settings, extract, readable, key, settings.data_dir / "gx",
+            volume_floor(con, extract, settings.volume_drop_ratio))
         failed = [r for r in results if not r.success]
         blocking = [r for r in failed if r.severity == "blocking"]
         base.checks_passed = len(results) - len(failed)
@@ -190,7 +200,7 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
         base.warnings = [r.describe(extract.label) for r in failed if r.severity == "warning"]
         for w in base.warnings:
             log.warning(w)
-        audited = _audited_rows(results)
+        audited = audited_rows(results)
         con.execute("BEGIN")
         _record_results(con, run_id, extract, digest, results)
         if blocking:

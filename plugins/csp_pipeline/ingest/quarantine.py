@@ -90,6 +90,13 @@ def rejects_path(settings: Settings, extract: Extract) -> Path:
     return settings.quarantine_dir / extract.kind.feed / f"{stem}{REJECTS_SUFFIX}"
 
 
+def report_path(settings: Settings, extract: Extract, rejects: bool = False) -> Path:
+    """The Markdown report of a quarantined file, or of the rows rejected from it."""
+    base = (rejects_path(settings, extract) if rejects
+            else settings.quarantine_dir / extract.kind.feed / extract.path.name)
+    return base.with_suffix(".report.md")
+
+
 def write_rejects(settings: Settings, con: duckdb.DuckDBPyConnection, extract: Extract,
                   source: Path, header: list[str], rejected: str, digest: str, run_id: str,
                   results: list[RuleResult], rows: dict) -> list[Path]:

@@ -15,14 +15,17 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, dag, get_current_context, task
 
+from csp_pipeline.core import progress
 from csp_pipeline.orchestration import alerts
+from csp_pipeline.orchestration.airflow_env import DAGS_START, quiet_known_warnings
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import DBT_PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
+quiet_known_warnings()
 
 WRITER_POOL = "duckdb_writer"
-START = datetime(2024, 1, 1)
+START = DAGS_START
 
 
 # Read and validated once (core/settings.py): a bad value is a DAG import error naming it.
@@ -73,6 +76,7 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
             batches: dict[str, list[str]] = {}
             for e in find(load_registry(), Settings.from_env().landing_dir, feed, up_to):
                 batches.setdefault(e.kind.name, []).append(str(e.path))
+            progress.emit("files_found", feed=feed, files=sum(map(len, batches.values())))
             return list(batches.values())
 
         @task(pool=WRITER_POOL, max_active_tis_per_dag=1, retries=0)
@@ -82,8 +86,9 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
             errors does not stop the later ones; the task fails once the batch is done."""
             from pathlib import Path
 
-            from csp_pipeline.ingest.promote import process as run_gate
             from csp_pipeline.ingest.landing import match
+            from csp_pipeline.ingest.promote import process as run_gate
+            from csp_pipeline.ingest.quarantine import report_path
 
             settings, run_id = Settings.from_env(), get_current_context()["run_id"]
             outcomes, errors = [], []
@@ -96,9 +101,15 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
                 except Exception as exc:  # raised below, after the rest of the batch
                     log.exception("%s failed", Path(path).name)
                     errors.append(f"{Path(path).name}: {type(exc).__name__}: {exc}")
+                    progress.emit("file_failed", feed=feed, file=f"{feed}/{Path(path).name}",
+                                  error=errors[-1].split(": ", 1)[1])
                     continue
                 if outcome.status == "quarantined":
                     alerts.notify_quarantine(settings, outcome.as_dict())
+                report = (report_path(settings, extract) if outcome.status == "quarantined"
+                          else report_path(settings, extract, rejects=True)
+                          if outcome.rows_rejected else None)
+                progress.emit("file_done", **outcome.as_dict(), report=report)
                 outcomes.append(outcome.as_dict())
             if errors:
                 raise RuntimeError(f"{len(errors)} of {len(paths)} file(s) failed: "
@@ -120,6 +131,7 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
             docs = build_data_docs(Settings.from_env().data_dir / "gx",
                                    since=dag_run.start_date, suite_prefix=f"{feed}__")
             print(f"feed {feed}: {summary}; Data Docs: {docs}")
+            progress.emit("feed_done", **summary, data_docs=docs)
             return summary
 
         @task
@@ -183,12 +195,18 @@ regenerated (`data/dbt_docs/static_index.html`).""",
             profile_config=profile,
             execution_config=ExecutionConfig(dbt_executable_path=_dbt_executable()),
             # Tests run once all models are built: relationship tests have two parents, and a
-            # per-model test task could run before its second parent exists.
+            # per-model test task could run before its second parent exists. No per-model
+            # Assets (cosmos would emit one per model that no DAG declares, warning on each);
+            # downstream DAGs schedule on the one published snapshot Asset instead. Exposures
+            # (the dashboards and papers fed by the marts) only document: left out of the
+            # rendering, as cosmos has no task for them (it warns on each, once per parse).
             render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST,
-                                       test_behavior=TestBehavior.AFTER_ALL),
-            # No per-model Assets (cosmos would emit 42 that no DAG declares); downstream DAGs
-            # schedule on the one published snapshot Asset instead.
-            operator_args={"install_deps": False, "pool": WRITER_POOL, "emit_datasets": False},
+                                       test_behavior=TestBehavior.AFTER_ALL,
+                                       emit_datasets=False,
+                                       exclude=["resource_type:exposure"]),
+            # Each dbt command's results (models built, tests passed or failed) as progress.
+            operator_args={"install_deps": False, "pool": WRITER_POOL,
+                           "callback": "csp_pipeline.transform.dbt_results.announce"},
         )
 
         @task(pool=WRITER_POOL, outlets=[PUBLISHED_SNAPSHOT])
@@ -196,6 +214,8 @@ regenerated (`data/dbt_docs/static_index.html`).""",
             from csp_pipeline.publish.snapshot import publish as publish_snapshot
 
             manifest = publish_snapshot(Settings.from_env(), get_current_context()["run_id"])
+            progress.emit("published", path=manifest["path"], marts=len(manifest["marts"]),
+                          withheld=len(manifest.get("withheld") or ()))
             return {"published": manifest["path"], "marts": len(manifest["marts"])}
 
         # The dbt documentation site (models, columns, tests, lineage, exposures) for analysts,
@@ -241,6 +261,7 @@ Expectations' stored validation results older than the same window are pruned to
 
             night = get_current_context()["logical_date"]
             deleted = purge_expired(Settings.from_env(), night)
+            progress.emit("retention", deleted=len(deleted))
             return {"deleted_files": len(deleted)}  # a count: XComs carry no file names
 
         @task

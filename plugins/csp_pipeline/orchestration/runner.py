@@ -2,6 +2,8 @@
 
 Each DAG runs with `dag.test()` (in process, SQLite metadata, no scheduler). The feed DAGs run
 first; the warehouse DAG, which the scheduler would start from their Assets, runs after them.
+Library output goes to the night's log and each task's own log (run_log); the stages report
+their progress as events (core.progress) for `csp run` to print as they happen.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from pathlib import Path
 
-from csp_pipeline.orchestration import airflow_env
-from csp_pipeline.core.settings import DBT_PROJECT_DIR, Settings
+from csp_pipeline.core import progress
+from csp_pipeline.core.settings import DBT_PROJECT_DIR, ConfigurationError, Settings
+from csp_pipeline.orchestration import airflow_env, run_log
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +31,9 @@ class RunFailed(RuntimeError):
 @dataclass
 class NightResult:
     night: str
+    log: Path
     dag_states: dict[str, str] = field(default_factory=dict)
+    failures: list = field(default_factory=list)  # task_watch.TaskFailure, last attempts
 
     @property
     def ok(self) -> bool:
@@ -85,20 +92,49 @@ def load_dags():
     return bag
 
 
-def run_night(night: date, settings: Settings | None = None) -> NightResult:
+def run_log_path(settings: Settings, night: date) -> Path:
+    started = datetime.now(timezone.utc)
+    return settings.airflow_home / "logs" / "csp_runs" / f"{night}_{started:%Y%m%dT%H%M%S}.log"
+
+
+def run_night(night: date, settings: Settings | None = None, verbose: bool = False) -> NightResult:
+    if night < airflow_env.DAGS_START.date():
+        raise ConfigurationError(f"{night} is before the DAGs' start date "
+                                 f"{airflow_env.DAGS_START:%Y-%m-%d}: Airflow runs no such night")
     # dag.test() waits out retry delays in this process: keep an operator's wait short.
     os.environ.setdefault("CSP_RETRY_DELAY_SECONDS", "15")
     settings = settings or Settings.from_env()
-    prepare(settings)
+    settings.require_writable()
+    settings.require_landing()
+    result = NightResult(night=night.isoformat(), log=run_log_path(settings, night))
+    progress.emit("night_started", night=result.night, log=result.log)
+    with run_log.RunLog(result.log, verbose):
+        prepare(settings)
+        _run_dags(night, settings, result)
+    return result
+
+
+def _run_dags(night: date, settings: Settings, result: NightResult) -> None:
+    from airflow.sdk.listener import get_listener_manager
+
+    from csp_pipeline.orchestration.task_watch import TaskWatch
+
     bag = load_dags()
     logical = datetime(night.year, night.month, night.day, 2, tzinfo=timezone.utc)
-    result = NightResult(night=night.isoformat())
-    feed_dags = sorted(d for d in bag.dag_ids if d.startswith("csp_feed_"))
-    for dag_id in feed_dags:
+    watch = TaskWatch(settings.airflow_home / "logs")
+    listeners = get_listener_manager()
+    listeners.add_listener(watch)
+    try:
+        feed_dags = sorted(d for d in bag.dag_ids if d.startswith("csp_feed_"))
         # A failing feed is reported and never stops the others.
-        run = bag.get_dag(dag_id).test(logical_date=logical)
-        result.dag_states[dag_id] = str(run.state)
-    for dag_id in ("csp_warehouse", "csp_housekeeping"):
-        run = bag.get_dag(dag_id).test(logical_date=logical)
-        result.dag_states[dag_id] = str(run.state)
-    return result
+        for dag_id in [*feed_dags, "csp_warehouse", "csp_housekeeping"]:
+            dag = bag.get_dag(dag_id)
+            progress.emit("dag_started", dag_id=dag_id, tasks=list(dag.task_ids))
+            started = time.monotonic()
+            run = dag.test(logical_date=logical)
+            result.dag_states[dag_id] = str(run.state)
+            progress.emit("dag_finished", dag_id=dag_id, state=str(run.state),
+                          seconds=time.monotonic() - started)
+    finally:
+        listeners.pm.unregister(watch)
+        result.failures = watch.final_failures()

@@ -252,7 +252,7 @@ def _kind_of(path: Path) -> str:
     return "file"
 
 
-def _files(settings: Settings, extra_paths: Iterable[Path]) -> list[Path]:
+def files_to_scan(settings: Settings, extra_paths: Iterable[Path]) -> list[Path]:
     wal = settings.warehouse.with_name(settings.warehouse.name + ".wal")
     roots = [settings.data_dir, settings.airflow_home, settings.published_dir,
              settings.warehouse, wal, *map(Path, extra_paths)]
@@ -283,7 +283,7 @@ def scan(settings: Settings, identifiers: set[str],
     # for the identifiers long enough not to occur by chance.
     binary_byte_matcher = Matcher(i for i in as_bytes if len(i) >= MIN_EMBEDDED)
     findings: list[Finding] = []
-    for path in _files(settings, extra_paths):
+    for path in files_to_scan(settings, extra_paths):
         label = str(path)
         kind = _kind_of(path)
         try:

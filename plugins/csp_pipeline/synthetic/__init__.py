@@ -16,6 +16,7 @@ treatment careers run 2006-2031, so ranges within 2010-2027 have every feed at f
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -47,8 +48,10 @@ MANIFEST = "_dirt_manifest.json"
 
 
 def generate(out_dir: Path, start: date, end: date, scale: float = 1.0, seed: int = 42,
-             dirty: float = 0.0) -> dict[str, int]:
-    """Write the extracts for every night in [start, end]; rows written per '<feed>/<kind>'."""
+             dirty: float = 0.0,
+             on_kind: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """Write the extracts for every night in [start, end]; rows written per '<feed>/<kind>'
+    (`on_kind` is told each kind's name and rows as it is done)."""
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     if not 0.0 <= dirty <= 1.0 or scale <= 0:
@@ -83,6 +86,8 @@ def generate(out_dir: Path, start: date, end: date, scale: float = 1.0, seed: in
             else:
                 written += write_csv(path, header, tables) or 0
         counts[f"{feed}/{kind_name}"] = written
+        if on_kind:
+            on_kind(f"{feed}/{kind_name}", written)
     manifest = [d.describe() for d in sorted(defects, key=lambda d: d.file)]
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return counts
