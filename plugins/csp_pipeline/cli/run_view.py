@@ -118,6 +118,12 @@ class RunView:
         held = f" ({withheld} withheld)" if withheld else ""
         self.say(f"  published {marts} marts{held}: {Path(path).resolve()}")
 
+    def on_deliveries_checked(self, missed: list[str]) -> None:
+        if missed:
+            self.say(f"  missed deliveries (alerted): {'; '.join(missed)}")
+        else:
+            self.say("  deliveries: every watched kind delivered within its expected interval")
+
     def on_retention(self, deleted: int) -> None:
         self.say(f"  retention: {deleted} expired extract(s) deleted")
 

@@ -74,7 +74,7 @@ KEYS = {
     "registry": {"code_lists", "feeds", "expected_feeds"},
     "feed": {"partner", "kinds"},
     "kind": {"files", "encoding", "key", "date_column", "rename", "columns", "rules", "variants",
-             "reject_tolerance"},
+             "reject_tolerance", "expected_within_days"},
     "column": {"name", "type", "required", "values", "pattern", "min", "max", "pii", "normalise",
                "severity", "tolerance"},
     "rule": {"a", "op", "b", "severity", "tolerance"},
@@ -180,6 +180,7 @@ class Kind:
     encoding: str = "utf-8"
     variants: tuple[Variant, ...] = ()
     reject_tolerance: float = REJECT_TOLERANCE
+    expected_within_days: int | None = None  # a later gap is a missed delivery (alerted)
 
     @property
     def id(self) -> str:
@@ -320,6 +321,8 @@ def parse_registry(doc: dict) -> Registry:
                     encoding=_encoding(kd.get("encoding", "utf-8"), f"{feed}.{kind_name}"),
                     variants=_variants(kd.get("variants") or {}, names, f"{feed}.{kind_name}"),
                     reject_tolerance=tolerance,
+                    expected_within_days=_days(kd.get("expected_within_days"),
+                                               f"{feed}.{kind_name}"),
                 )
             )
     feeds = tuple(dict.fromkeys(k.feed for k in kinds))
@@ -339,6 +342,15 @@ def _pattern(template: str, where: str) -> str:
         raise RegistryError(f"{where}: file-name template {template!r} needs {{date}}, or {{year}} "
                          "with {month} or {month_name}")
     return template
+
+
+def _days(value: object, where: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise RegistryError(f"{where}: expected_within_days {value!r} is not a whole number of "
+                            "days (at least 1)")
+    return value
 
 
 def _encoding(name: str, where: str) -> str:

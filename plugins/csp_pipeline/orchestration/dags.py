@@ -248,8 +248,9 @@ def build_housekeeping_dag() -> DAG:
         max_active_runs=1,
         tags=["csp", "privacy", "retention"],
         default_args=DEFAULT_ARGS,
-        doc_md="""### Housekeeping: retention of partner extracts
-Deletes landed extracts that were loaded, and quarantined extracts with their reports, whose
+        doc_md="""### Housekeeping: retention of partner extracts, missed deliveries
+Alerts on every kind whose partner has sent nothing for longer than the kind's
+`expected_within_days` (feeds.yml). Deletes landed extracts that were loaded, and quarantined extracts with their reports, whose
 extract date is more than `CSP_RETENTION_DAYS` (default 90) before the run's night. Files never
 loaded are kept. Every deletion is logged in `meta.retention_log` (see docs/privacy.md). Great
 Expectations' stored validation results older than the same window are pruned too.""",
@@ -276,8 +277,23 @@ Expectations' stored validation results older than the same window are pruned to
             cutoff = datetime.now(timezone.utc) - timedelta(days=settings.retention_days)
             return {"pruned_results": prune(settings.data_dir / "gx", cutoff)}
 
+        @task(pool=WRITER_POOL)
+        def check_deliveries() -> dict:
+            """Alert on each kind whose partner has stopped delivering (feeds.yml's
+            `expected_within_days`)."""
+            from csp_pipeline.ingest.deliveries import missed_deliveries
+
+            settings = Settings.from_env()
+            missed = missed_deliveries(settings, get_current_context()["logical_date"].date())
+            for m in missed:
+                alerts.notify_missed_delivery(settings, m)
+            progress.emit("deliveries_checked", missed=[f"{m.feed}/{m.kind} (last {m.last}, "
+                                                        f"{m.days} days)" for m in missed])
+            return {"missed_deliveries": len(missed)}
+
         purge_expired_extracts()
         prune_validation_results()
+        check_deliveries()
 
     return housekeeping_dag()
 
