@@ -41,8 +41,7 @@ def generated_rows(run: PipelineRun, feed: str, kind: str, key: str) -> pd.DataF
 
 def test_run_exits_zero_and_every_dag_succeeds(pipeline_run):
     assert pipeline_run.returncode == 0, pipeline_run.output[-3000:]
-    states = dict(line.split() for line in pipeline_run.output.splitlines()
-                  if line.startswith("csp_") and len(line.split()) == 2)
+    states = dict(re.findall(r"^(csp_\w+): (\w+) in \d+ s$", pipeline_run.output, re.M))
     assert states == {dag_id: "success" for dag_id in (
         "csp_feed_education", "csp_feed_fire", "csp_feed_police", "csp_feed_substance_misuse",
         "csp_feed_youth_justice", "csp_warehouse", "csp_housekeeping")}

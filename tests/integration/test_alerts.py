@@ -9,11 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,51 +22,12 @@ from csp_pipeline.ingest.landing import match
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
 from tests.support.rows import valid_rows, write_extract
-
-
-class Webhook(ThreadingHTTPServer):
-    def __init__(self, status: int = 200) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.status = status
-        self.received: list[tuple[str, dict]] = []
-        self.paths: list[str] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hooks/csp"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Webhook
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append((self.headers["Content-Type"].split(";")[0],
-                                     json.loads(body)))
-        self.server.paths.append(self.path)
-        self.send_response(self.server.status)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@contextmanager
-def _serve(status: int) -> Iterator[Webhook]:
-    server = Webhook(status)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+from tests.support.webhook import Webhook, serve
 
 
 @pytest.fixture
 def webhook(monkeypatch) -> Iterator[Webhook]:
-    with _serve(200) as server:
+    with serve(200) as server:
         monkeypatch.setenv("CSP_ALERT_WEBHOOK_URL", server.url)
         yield server
 
@@ -117,7 +75,7 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize("case", ["connection refused", "HTTP 500"])
 def test_a_webhook_that_fails_is_logged_and_never_raises(monkeypatch, caplog, case):
-    with _serve(500) as server:
+    with serve(500) as server:
         _fail_to_deliver(monkeypatch, caplog, case, server)
 
 
