@@ -1,4 +1,4 @@
-{# Percent change and direction as the board papers print them (contracts/marts.md):
+{# Percent change and direction as the board papers print them (README, "Marts"):
    (current - previous) / previous * 100 rounded half away from zero; NULL when previous is 0.
    Direction NULL when both are 0 (the papers print "-"). #}
 {% macro pct_change(current, previous) -%}

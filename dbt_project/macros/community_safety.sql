@@ -1,4 +1,4 @@
-{# The 14 police.uk crime categories (contracts/feeds.md); anti-social behaviour is one of them. #}
+{# The 14 police.uk crime categories (feeds.yml code list crime_type); anti-social behaviour is one of them. #}
 {% macro crime_types() -%}
 ['Anti-social behaviour', 'Bicycle theft', 'Burglary', 'Criminal damage and arson', 'Drugs',
  'Other crime', 'Other theft', 'Possession of weapons', 'Public order', 'Robbery', 'Shoplifting',

@@ -35,7 +35,7 @@ KEY = b"avon-test-pseudonym-key"
 FIRE_MARTS = ["cs_fire_monthly_performance", "cs_fire_hotspot_wards_monthly",
               "cs_fire_economic_cost_monthly"]
 
-# What the service's labels mean (its published categories; contracts/feeds.md for ours).
+# What the service's labels mean (its published categories; plugins/csp_pipeline/core/feeds.yml for ours).
 AREAS = {"BANES": "E06000022", "BRISTOL": "E06000023", "N SOM": "E06000024",
          "S GLOS": "E06000025"}
 BUILDINGS = {"Dwelling": "Dwelling", "NonResidential": "Other building",

@@ -131,8 +131,11 @@ def test_a_bad_deployment_file_is_refused_naming_its_row_column_and_rule(tmp_pat
 
 
 def test_a_missing_reference_dir_is_refused(tmp_path):
-    with pytest.raises(ReferenceDataError, match="is not a folder"):
-        reference.folders(settings_with(reference=tmp_path / "nowhere"))
+    """Refused when the settings are read, naming the variable."""
+    from csp_pipeline.core.settings import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="CSP_REFERENCE_DIR=.* an existing folder"):
+        settings_with(reference=tmp_path / "nowhere")
 
 
 # --- the declarations everything else follows ------------------------------------------------

@@ -1,4 +1,4 @@
--- yj_custody: financial years are written 'YYYY-YY' and run 1 April to 31 March (contracts/marts.md).
+-- yj_custody: financial years are written 'YYYY-YY' and run 1 April to 31 March (README, "Marts").
 select la_code, financial_year, period_start, period_end
 from {{ ref('yj_custody') }}
 where not regexp_full_match(financial_year, '\d{4}-\d{2}')

@@ -1,6 +1,6 @@
 """Great Expectations suites, one per feed kind, derived from the registry and kept as reviewed files.
 
-`csp suites --write` regenerates expectations/<feed>.<kind>.json; a test fails when the files and the
+`csp generated --write` regenerates expectations/<feed>.<kind>.json; a test fails when the files and the
 registry disagree, so a change to a feed shows up in review as a diff of its checks.
 Each expectation's meta says its severity (blocking quarantines the file; reject rejects the failing
 rows, and quarantines the file when they are more than its `tolerance`, a share of the file's rows;
@@ -115,5 +115,5 @@ def suite_json(suite: gx.ExpectationSuite) -> str:
 def load_suite(kind: Kind, folder: Path = EXPECTATIONS_DIR) -> gx.ExpectationSuite:
     path = suite_path(kind, folder)
     if not path.exists():
-        raise FileNotFoundError(f"no expectation suite for {kind.id}: run `csp suites --write`")
+        raise FileNotFoundError(f"no expectation suite for {kind.id}: run `csp generated --write`")
     return gx.ExpectationSuite(**json.loads(path.read_text()))

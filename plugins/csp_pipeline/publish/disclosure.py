@@ -1,4 +1,4 @@
-"""Disclosure control for the published snapshot (contracts/marts.md, declared in disclosure.yml).
+"""Disclosure control for the published snapshot (docs/privacy.md, declared in disclosure.yml).
 
 Counts of people or person-level events from 1 to 4 are suppressed (primary suppression); zeros
 are shown. Secondary suppression hides the next smallest non-zero cell of any declared relation

@@ -1,6 +1,6 @@
 """dbt source declarations generated from the registry (models/staging/<feed>/_<feed>__sources.yml).
 
-`csp sources --write` regenerates them; a test fails when they drift from the registry.
+`csp generated --write` regenerates them; a test fails when they drift from the registry.
 """
 
 from __future__ import annotations
@@ -43,5 +43,5 @@ def sources_path(feed: str, project: Path = DBT_PROJECT_DIR) -> Path:
 
 
 def render(registry: Registry, feed: str) -> str:
-    header = "# Generated from plugins/csp_pipeline/core/feeds.yml by `csp sources --write`. Do not edit.\n"
+    header = "# Generated from plugins/csp_pipeline/core/feeds.yml by `csp generated --write`. Do not edit.\n"
     return header + yaml.safe_dump(sources_doc(registry, feed), sort_keys=False, width=100)
