@@ -125,7 +125,8 @@ def test_a_failed_night_says_where_with_the_end_of_the_task_log(failed_night):
     err = done.stderr
     assert f"csp run: the night of {NIGHT} FAILED in csp_warehouse" in err
     [line] = [x for x in err.splitlines() if x.startswith("  DAG csp_warehouse, task prepare:")]
-    assert f"{root / 'ref' / 'ref_populations.csv'} row 2, column population_total" in line
+    assert (f"{root / 'ref' / 'ref_populations.csv'} row 1, column population_total: 'many' is "
+            "not a whole number") in line
     [log] = re.findall(r"last \d+ lines of its log (\S+):", err)
     assert Path(log).exists() and "dag_id=csp_warehouse" in log and "task_id=prepare" in log
     assert "ReferenceDataError" in err.split(log, 1)[1]  # the tail of that log, printed
