@@ -100,6 +100,7 @@ def _cell(value: int | None) -> str:
 def run_demo(settings: Settings, scale: float = 1.0, verbose: bool = False) -> int:
     from csp_pipeline.cli.nights import report_failure, run_night_live
 
+    settings.require_writable()
     console = Console.terminal()
     console.line(f"Demo mode: synthetic data, pseudonymised with the public demo key "
                  f"({DEMO_PSEUDONYM_KEY!r}); never use it for real data.")
