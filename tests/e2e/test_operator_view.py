@@ -104,7 +104,8 @@ def test_validate_the_nights_broken_file_would_load_without_its_bad_row(pipeline
 
 @pytest.fixture(scope="module")
 def failed_night(tmp_path_factory):
-    """A night whose warehouse build fails: the deployment's reference data has a bad value."""
+    """A backfill whose first night's warehouse build fails: the deployment's reference data has
+    a bad value. The backfill stops there; its nights are run as `csp run` runs one."""
     root = tmp_path_factory.mktemp("failed")
     (root / "data" / "landing").mkdir(parents=True)
     (root / "ref").mkdir()
@@ -114,12 +115,12 @@ def failed_night(tmp_path_factory):
         env = dict(os.environ, CSP_DATA_DIR=str(root / "data"), AIRFLOW_HOME=str(root / "af"),
                    CSP_DEMO_MODE="1", CSP_REFERENCE_DIR=str(root / "ref"),
                    CSP_RETRY_DELAY_SECONDS="0", CSP_ALERT_WEBHOOK_URL=hook.url)
-        done = csp(env, "run", "--date", NIGHT.isoformat())
+        done = csp(env, "backfill", "--from", NIGHT.isoformat(), "--to", "2024-06-01")
         received = list(hook.received)
     return done, received, root
 
 
-def test_a_failed_night_says_where_with_the_end_of_the_task_log(failed_night):
+def test_a_failed_night_says_where_and_a_backfill_stops_there(failed_night):
     done, _, root = failed_night
     assert done.returncode == 1
     err = done.stderr
@@ -132,6 +133,10 @@ def test_a_failed_night_says_where_with_the_end_of_the_task_log(failed_night):
     assert "ReferenceDataError" in err.split(log, 1)[1]  # the tail of that log, printed
     assert "  FAILED csp_warehouse.prepare: " in done.stdout  # as it happened
     assert "Traceback" not in done.stdout
+    assert "== backfill night 1 of 2: 2024-05-31" in done.stdout
+    assert "night 2 of 2" not in done.stdout
+    assert ("csp backfill: stopped at 2024-05-31 (night 1 of 2); nights after it were not run"
+            in err)
 
 
 def test_a_failed_task_is_alerted(failed_night):
