@@ -12,7 +12,7 @@ import duckdb
 
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import DBT_PROJECT_DIR
-from csp_pipeline.core.warehouse import ensure_schema
+from csp_pipeline.core.schema import ensure_schema
 
 
 def create_warehouse(path: Path) -> Path:

@@ -19,7 +19,8 @@ from csp_pipeline.ingest.landing import secure_tree
 from csp_pipeline.privacy.retention import purge_expired
 from csp_pipeline.core.settings import ConfigurationError
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import connect, ensure_schema
+from csp_pipeline.core.schema import ensure_schema
+from csp_pipeline.core.warehouse import connect
 
 NOW = datetime(2024, 5, 31, 2, 0)
 

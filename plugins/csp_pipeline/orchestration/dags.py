@@ -171,7 +171,8 @@ regenerated (`data/dbt_docs/static_index.html`).""",
             """Every raw table dbt reads (empty when never delivered) and the deployment's
             reference rows, which the dbt models ref_<file> merge with the bundled seeds."""
             from csp_pipeline.core.reference import load_deployment
-            from csp_pipeline.core.warehouse import connect, ensure_schema
+            from csp_pipeline.core.schema import ensure_schema
+            from csp_pipeline.core.warehouse import connect
 
             settings = Settings.from_env()
             with connect(settings.warehouse) as con:

@@ -23,6 +23,8 @@ from typing import Any
 import duckdb
 import yaml
 
+from csp_pipeline.core.sql import ident
+from csp_pipeline.core.warehouse import column_names
 from csp_pipeline.publish.disclosure_audit import Equation, Var, pinned_unknowns
 
 log = logging.getLogger(__name__)
@@ -459,17 +461,6 @@ def _audit(policy: Policy, mart: str, rels: list[Relation], link_groups: list[fr
 # ------------------------------------------------------------------------------------ tables
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    schema, name = table.split(".")
-    return [r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name]).fetchall()]
-
-
 def protect_mart(con: duckdb.DuckDBPyConnection, mart: str, policy: Policy | None = None,
                  schema: str = "marts") -> Protection:
     """Apply the mart's declared disclosure control to `schema.mart` in place."""
@@ -479,7 +470,7 @@ def protect_mart(con: duckdb.DuckDBPyConnection, mart: str, policy: Policy | Non
     if rule.places:
         return result
     table = f"{schema}.{mart}"
-    columns = _columns(con, table)
+    columns = column_names(con, schema, mart)
     missing = sorted(c for c in rule.declared_columns | rule.condition_columns
                      if c not in columns)
     if missing:
@@ -496,8 +487,8 @@ def protect_mart(con: duckdb.DuckDBPyConnection, mart: str, policy: Policy | Non
     con.execute(f"CREATE OR REPLACE TEMP TABLE __numbered AS "
                 f"SELECT row_number() OVER () AS __row, * FROM {table}")
     needed = list(dict.fromkeys([*rule.key, *rule.count_columns, *rule.condition_columns]))
-    order = ", ".join(_q(k) for k in rule.key)
-    fetched = con.execute(f"SELECT __row, {', '.join(_q(c) for c in needed)} FROM __numbered "
+    order = ", ".join(ident(k) for k in rule.key)
+    fetched = con.execute(f"SELECT __row, {', '.join(ident(c) for c in needed)} FROM __numbered "
                           f"ORDER BY {order}, __row").fetchall()
     row_ids = [r[0] for r in fetched]
     rows = [dict(zip(needed, r[1:])) for r in fetched]
@@ -513,7 +504,7 @@ def protect_mart(con: duckdb.DuckDBPyConnection, mart: str, policy: Policy | Non
     for i, col in s.hidden:
         per_row[row_ids[i]].add(col)
     con.execute("CREATE OR REPLACE TEMP TABLE __flags (__row BIGINT, "
-                + ", ".join(f"{_q(c)} BOOLEAN" for c in flagged) + ")")
+                + ", ".join(f"{ident(c)} BOOLEAN" for c in flagged) + ")")
     if per_row:
         con.executemany(f"INSERT INTO __flags VALUES (?{', ?' * len(flagged)})",
                         [[r, *(c in cols for c in flagged)] for r, cols in sorted(per_row.items())])
@@ -522,15 +513,15 @@ def protect_mart(con: duckdb.DuckDBPyConnection, mart: str, policy: Policy | Non
         if c in result.dropped_columns:
             continue
         if c in flagged:
-            select.append(f"CASE WHEN f.{_q(c)} THEN NULL ELSE n.{_q(c)} END AS {_q(c)}")
-            select.append(f"coalesce(f.{_q(c)}, false) AS {_q(c + FLAG)}")
+            select.append(f"CASE WHEN f.{ident(c)} THEN NULL ELSE n.{ident(c)} END AS {ident(c)}")
+            select.append(f"coalesce(f.{ident(c)}, false) AS {ident(c + FLAG)}")
         else:
-            select.append(f"n.{_q(c)}")
-    tmp = f"{schema}.{_q(mart + '__protected')}"
+            select.append(f"n.{ident(c)}")
+    tmp = f"{schema}.{ident(mart + '__protected')}"
     con.execute(f"CREATE OR REPLACE TABLE {tmp} AS SELECT {', '.join(select)} FROM __numbered n "
                 f"LEFT JOIN __flags f USING (__row) ORDER BY n.__row")
     con.execute(f"DROP TABLE {table}")
-    con.execute(f"ALTER TABLE {tmp} RENAME TO {_q(mart)}")
+    con.execute(f"ALTER TABLE {tmp} RENAME TO {ident(mart)}")
     con.execute("DROP TABLE __numbered")
     con.execute("DROP TABLE __flags")
     log.info("%s: %d cells suppressed (%d primary, %d secondary, %d rates)", mart, result.cells,
