@@ -55,7 +55,7 @@ grid as (
     from {{ ref('ref_areas') }} as areas
     cross join (select distinct month from months) as months
     cross join (
-        select unnest({{ crime_types() }}) as crime_type
+        select unnest({{ code_list('crime_type') }}) as crime_type
     ) as types
 )
 
