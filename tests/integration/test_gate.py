@@ -17,13 +17,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.ingest import gate
-
-from csp_pipeline.ingest import promote
 from csp_pipeline.cli.main import main as csp
-from csp_pipeline.ingest.promote import Outcome
 from csp_pipeline.core.registry import Column, Kind, Rule, load_registry
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.ingest import gate, promote
+from csp_pipeline.ingest.promote import Outcome
 from csp_pipeline.ingest.suites import load_suite
 from tests.support.rows import Row, csv_bytes, repair, valid_rows, write_extract
 from tests.support.warehouse import env_for, process_landed, sql
@@ -322,7 +320,7 @@ def test_a_bad_file_is_quarantined_with_a_report_and_nothing_else_changes(defect
     moved = s.quarantine_dir / kind.feed / got["bad"].name
     assert moved.exists() and report["file"] == label
     md = moved.with_suffix(".report.md").read_text()
-    for (rule, column), f in failures(report).items():
+    for rule, column in failures(report):
         assert f"rule '{rule}'" in md and (column is None or repr(column) in md)
     assert f"csp release {label}" in md
     # PII values masked in samples; no raw identifier anywhere it could be written.

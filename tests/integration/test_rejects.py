@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from csp_pipeline.ingest import gate
 from csp_pipeline.cli.main import main as csp
-from csp_pipeline.ingest.promote import Outcome
-from csp_pipeline.ingest.landing import discover, match
 from csp_pipeline.core.registry import Kind, load_registry
-from csp_pipeline.privacy.retention import purge_expired
 from csp_pipeline.core.settings import PROJECT_ROOT, Settings
+from csp_pipeline.ingest import gate
+from csp_pipeline.ingest.landing import discover, match
+from csp_pipeline.ingest.promote import Outcome
+from csp_pipeline.privacy.retention import purge_expired
 from tests.support.rows import Row, csv_bytes, valid_rows, write_extract
 from tests.support.warehouse import env_for, process_landed, sql
 
@@ -249,7 +249,7 @@ def test_the_rejects_file_holds_the_rejected_rows_exactly_as_delivered(settings)
     n = 40
     rows = valid_rows(POLICE, n, NIGHT)
     extra = _south_yorkshire_columns(n)
-    for row, (msoa, colour) in zip(rows, extra):
+    for row, (msoa, colour) in zip(rows, extra, strict=False):
         row.update({"MSOA": msoa, "COLOUR": colour})
     rows[2].update({"Location": 'On or near "The Crescent", Hartlepool', "Context": None,
                     "Crime type": "Burglery"})

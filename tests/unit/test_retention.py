@@ -11,16 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.schema import ensure_schema
+from csp_pipeline.core.settings import ConfigurationError, Settings
+from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest import quarantine
 from csp_pipeline.ingest.gate import RuleResult
-from csp_pipeline.ingest.landing import discover, fingerprint
-from csp_pipeline.core.registry import load_registry
-from csp_pipeline.ingest.landing import secure_tree
+from csp_pipeline.ingest.landing import discover, fingerprint, secure_tree
 from csp_pipeline.privacy.retention import purge_expired
-from csp_pipeline.core.settings import ConfigurationError
-from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.schema import ensure_schema
-from csp_pipeline.core.warehouse import connect
 
 NOW = datetime(2024, 5, 31, 2, 0)
 

@@ -6,12 +6,12 @@ import json
 from datetime import date, timedelta
 
 from csp_pipeline.core import ledger
-from csp_pipeline.ingest.backfill import consolidate
-from csp_pipeline.transform.dbt_docs import docs_dir
-from csp_pipeline.ingest.gate import data_docs_index
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import DEMO_PSEUDONYM_KEY, Settings
 from csp_pipeline.core.warehouse import connect
+from csp_pipeline.ingest.backfill import consolidate
+from csp_pipeline.ingest.gate import data_docs_index
+from csp_pipeline.transform.dbt_docs import docs_dir
 
 DEMO_END = date(2024, 5, 31)
 DEMO_START = date(2022, 5, 1)

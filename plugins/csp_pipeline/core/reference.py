@@ -216,7 +216,7 @@ def _load_layer(con: duckdb.DuckDBPyConnection, f: ReferenceFile, path: Path,
     dup = con.execute(f"SELECT list(_row ORDER BY _row), {keys} FROM {table} GROUP BY ALL "
                       "HAVING count(*) > 1 ORDER BY 1 LIMIT 1").fetchone()
     if dup:
-        value = ", ".join(f"{k}={v}" for k, v in zip(f.key, dup[1:]))
+        value = ", ".join(f"{k}={v}" for k, v in zip(f.key, dup[1:], strict=True))
         raise ReferenceDataError(f"{path} rows {', '.join(map(str, dup[0]))}: key ({value}) "
                                  "appears more than once; each key once per file")
     if f.replaces and con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:

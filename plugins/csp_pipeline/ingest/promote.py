@@ -15,16 +15,16 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from csp_pipeline.core import ledger
+from csp_pipeline.core.reference import code_lists, register_views
+from csp_pipeline.core.schema import ensure_schema
+from csp_pipeline.core.settings import Settings
+from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest import quarantine
 from csp_pipeline.ingest.extract_sql import promote_sql
 from csp_pipeline.ingest.gate import GateParams, RuleResult, audit, rejections
 from csp_pipeline.ingest.landing import Extract, fingerprint, read_header, utf8_copy
 from csp_pipeline.ingest.pseudonymise import pad_params
-from csp_pipeline.core.reference import code_lists, register_views
-from csp_pipeline.core.settings import Settings
-from csp_pipeline.core import ledger
-from csp_pipeline.core.schema import ensure_schema
-from csp_pipeline.core.warehouse import connect
 
 log = logging.getLogger(__name__)
 RECENT_DELIVERIES = 5

@@ -29,7 +29,7 @@ def _pad_names(key_param: str) -> tuple[str, str]:
 
 def pad_params(key: bytes, key_param: str = "") -> dict[str, bytes]:
     """The bound parameters hmac_sql(..., key_param) expects for this key."""
-    return dict(zip(_pad_names(key_param), hmac_pads(key)))
+    return dict(zip(_pad_names(key_param), hmac_pads(key), strict=True))
 
 
 def hmac_sql(value_sql: str, key_param: str = "") -> str:

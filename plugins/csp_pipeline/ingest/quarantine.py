@@ -15,17 +15,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from csp_pipeline.core.registry import REJECTS_SUFFIX
 from csp_pipeline.core.sql import ident
 from csp_pipeline.ingest.extract_sql import numbered_rows_sql
 from csp_pipeline.ingest.landing import secure_tree
-from csp_pipeline.core.registry import REJECTS_SUFFIX
 
 if TYPE_CHECKING:
     import duckdb
 
+    from csp_pipeline.core.settings import Settings
     from csp_pipeline.ingest.gate import RuleResult
     from csp_pipeline.ingest.landing import Extract
-    from csp_pipeline.core.settings import Settings
 
 FETCH_ROWS = 10_000
 

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from csp_pipeline.ingest.landing import fingerprint, match
-from csp_pipeline.core.registry import REJECTS_SUFFIX, load_registry
-from csp_pipeline.core.settings import Settings
 from csp_pipeline.core import ledger
+from csp_pipeline.core.registry import REJECTS_SUFFIX, load_registry
 from csp_pipeline.core.schema import ensure_schema
+from csp_pipeline.core.settings import Settings
 from csp_pipeline.core.warehouse import connect
+from csp_pipeline.ingest.landing import fingerprint, match
 
 log = logging.getLogger(__name__)
 

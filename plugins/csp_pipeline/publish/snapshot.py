@@ -119,7 +119,7 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
         "suppressed_cells": sum(s["primary"] + s["secondary"] + s["rates"]
                                 for s in suppression.values()),
         "suppression": suppression,
-        "inputs": [dict(zip(("feed", "kind", "file", "sha256", "extract_date", "rows"), r))
+        "inputs": [dict(zip(("feed", "kind", "file", "sha256", "extract_date", "rows"), r, strict=True))
                    for r in inputs],
         "files": {"duckdb": SNAPSHOT_DB, "parquet": "parquet/<mart>.parquet",
                   "csv": f"csv/<mart>.csv (suppressed cells: {CSV_SUPPRESSED})"},

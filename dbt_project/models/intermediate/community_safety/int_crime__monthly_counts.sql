@@ -46,7 +46,7 @@ counted as (
         count(*) as incidents,
         max(processed_at) as processed_at
     from counted_records
-    where month in (select month from months)
+    where month in (select months.month from months)
     group by la_code, month, crime_type
 ),
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from itertools import pairwise
 
 from csp_pipeline.publish.disclosure.relations import Cell, Relation, smallest_shown, sum_known
 from csp_pipeline.publish.disclosure.rules import Policy
@@ -52,7 +53,7 @@ def pinned_cell(policy: Policy, mart: str, rels: list[Relation],
         eqs.append(fold(terms, const))
     for group in link_groups:
         cells = sorted(group)
-        eqs += [fold([(1, a), (-1, b)], 0) for a, b in zip(cells, cells[1:])]
+        eqs += [fold([(1, a), (-1, b)], 0) for a, b in pairwise(cells)]
     eqs = [e for e in eqs if e[0]]
     watch = sorted((v for v in truth if lower[v] == 1 or policy.sensitive(truth[v])), key=str)
     if not watch:

@@ -91,7 +91,7 @@ def _numbered_rows(con: duckdb.DuckDBPyConnection, table: str, rule: MartRule,
     order = ", ".join(ident(k) for k in rule.key)
     fetched = con.execute(f"SELECT __row, {', '.join(ident(c) for c in needed)} FROM __numbered "
                           f"ORDER BY {order}, __row").fetchall()
-    rows = [dict(zip(needed, r[1:])) for r in fetched]
+    rows = [dict(zip(needed, r[1:], strict=True)) for r in fetched]
     keys = [tuple(r[k] for k in rule.key) for r in rows]
     if len(set(keys)) != len(keys):
         raise DisclosureError(f"{mart}: key {list(rule.key)} does not identify rows uniquely")
