@@ -187,19 +187,8 @@ ROW_CASES = [pytest.param(k.id, d.name, id=f"{k.id}-{d.name}")
 
 # --- fixtures and helpers -------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def shared_data_dir(tmp_path_factory) -> Path:
-    """One data dir for the module: its GE project (checkpoints, results) is built once."""
-    return tmp_path_factory.mktemp("gate-data")
-
-
 def make_settings(root: Path, data_dir: Path) -> Settings:
     return Settings.from_env(env_for(root, data_dir))
-
-
-@pytest.fixture
-def settings(tmp_path, shared_data_dir) -> Settings:
-    return make_settings(tmp_path, shared_data_dir)
 
 
 def run(settings: Settings, path: Path, run_id: str = "test-run") -> Outcome:

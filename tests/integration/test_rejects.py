@@ -41,17 +41,6 @@ SOUTH_YORKSHIRE = (PROJECT_ROOT.parent / "shared" / "realdata" / "police_uk" / "
                    / "2021-01-south-yorkshire-street.csv")
 
 
-@pytest.fixture(scope="module")
-def shared_data_dir(tmp_path_factory) -> Path:
-    """One data dir for the module: its GE project (checkpoints, results) is built once."""
-    return tmp_path_factory.mktemp("rejects-data")
-
-
-@pytest.fixture
-def settings(tmp_path, shared_data_dir) -> Settings:
-    return Settings.from_env(env_for(tmp_path, shared_data_dir))
-
-
 def run(settings: Settings, path: Path, run_id: str = "night-1") -> Outcome:
     return process_landed(settings, path, run_id, KEY)
 

@@ -27,11 +27,6 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"CSP_DATA_DIR": str(tmp_path / "data")})
-
-
 def land(settings: Settings, feed: str, name: str, text: str = "A,B\n1,2\n") -> Path:
     path = settings.landing_dir / feed / name
     path.parent.mkdir(parents=True, exist_ok=True)
