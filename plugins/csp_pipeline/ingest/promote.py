@@ -127,6 +127,28 @@ def _audited_rows(results: list[RuleResult]) -> int | None:
     return None
 
 
+def _audit_file(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract,
+                readable: Path, key: bytes | None) -> tuple[list[RuleResult], list[str], dict]:
+    """The gate's results for the file (an unreadable file fails one blocking rule), with its
+    header and the SQL parameters that read it."""
+    kind = extract.kind
+    if extract.variant is not None:  # its expressions may look values up in ref_<file>
+        register_views(con, settings)
+    header = read_header(readable)
+    params = GateParams(extract.extract_date,
+                        _min_rows(con, extract, settings.volume_drop_ratio),
+                        code_lists(settings, [c.reference for c in kind.columns if c.reference]))
+    sql_params = _sql_params(extract, readable, key)
+    try:
+        results = audit(con, kind, readable, header, params, sql_params,
+                        settings.data_dir / "gx", extract.variant)
+    except duckdb.Error as exc:  # unreadable file: encoding, structure DuckDB cannot parse
+        results = [RuleResult(expectation="csv_readable", rule="file is readable UTF-8 CSV",
+                              column=None, severity="blocking", success=False,
+                              unexpected_count=1, values=[str(exc).splitlines()[0][:300]])]
+    return results, header, sql_params
+
+
 def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None) -> Outcome:
     """Audit and promote (or quarantine) one extract. Safe to repeat: identical bytes are skipped."""
     kind = extract.kind
@@ -141,21 +163,7 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
             return base
         # a non-UTF-8 file is transcoded only once it is known to be new
         readable = stack.enter_context(utf8_copy(extract, settings.data_dir / "work"))
-        if extract.variant is not None:  # its expressions may look values up in ref_<file>
-            register_views(con, settings)
-        header = read_header(readable)
-        params = GateParams(extract.extract_date,
-                            _min_rows(con, extract, settings.volume_drop_ratio),
-                            code_lists(settings, [c.reference for c in kind.columns if c.reference]))
-        sql_params = _sql_params(extract, readable, key)
-        gx_root = settings.data_dir / "gx"
-        try:
-            results = audit(con, kind, readable, header, params, sql_params, gx_root,
-                            extract.variant)
-        except duckdb.Error as exc:  # unreadable file: encoding, structure DuckDB cannot parse
-            results = [RuleResult(expectation="csv_readable", rule="file is readable UTF-8 CSV",
-                                  column=None, severity="blocking", success=False,
-                                  unexpected_count=1, values=[str(exc).splitlines()[0][:300]])]
+        results, header, sql_params = _audit_file(con, settings, extract, readable, key)
         failed = [r for r in results if not r.success]
         blocking = [r for r in failed if r.severity == "blocking"]
         base.checks_passed = len(results) - len(failed)
@@ -179,43 +187,55 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
         for w in base.rejects:
             log.warning(w)
         rows_rejected = len({row for row, *_ in rejected})
-        # Promote in one transaction: a re-issued extract for the same kind and date replaces
-        # the earlier delivery; rows from other dates stay (staging keeps each key's latest).
-        # Any error before COMMIT rolls all of it back: the earlier delivery stays, nothing is
-        # half-loaded, no rejection is recorded, and the file is processed again on the next run.
-        written: list[Path] = []
-        if rejected:
-            con.register(REJECTED, pd.DataFrame(
-                rejected, columns=["row_number", "column_name", "rule", "value"]))
-        try:
-            rows = _promote(con, extract, header, sql_params, digest, run_id,
-                            REJECTED if rejected else None)
-            if audited is not None and rows != audited - rows_rejected:
-                raise RuntimeError(f"{extract.label}: {rows} rows promoted but {audited} audited "
-                                   f"and {rows_rejected} rejected; was the file changed while "
-                                   "it was processed?")
-            if rejected:
-                _record_rejections(con, run_id, extract, digest)
-                counts = {"in_file": audited, "loaded": rows, "rejected": rows_rejected,
-                          "quarantined": 0}
-                written = quarantine.write_rejects(settings, con, extract, readable, header,
-                                                   REJECTED, digest, run_id, results, counts)
-            _record_delivery(con, extract, digest, rows, ledger.Status.LOADED, None, run_id,
-                             rows_rejected)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
-        finally:
-            if rejected:
-                con.unregister(REJECTED)
+        rows = _load(con, settings, extract, readable, header, sql_params, digest, run_id,
+                     results, audited, rejected)
     base.status, base.rows, base.rows_rejected = ledger.Status.LOADED.value, rows, rows_rejected
     if rows_rejected:
         log.warning("%s: %d row(s) rejected, kept in %s", extract.label, rows_rejected,
                     quarantine.rejects_path(settings, extract))
     return base
+
+
+def _load(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract, readable: Path,
+          header: list[str], sql_params: dict, digest: str, run_id: str,
+          results: list[RuleResult], audited: int | None, rejected: list) -> int:
+    """Promote the audited file, leaving out its rejected rows (kept in quarantine), and record
+    the delivery, in the transaction process() began; returns the rows promoted.
+
+    A re-issued extract for the same kind and date replaces the earlier delivery; rows from
+    other dates stay (staging keeps each key's latest). Any error before COMMIT rolls all of it
+    back: the earlier delivery stays, nothing is half-loaded, no rejection is recorded, and the
+    file is processed again on the next run."""
+    rows_rejected = len({row for row, *_ in rejected})
+    written: list[Path] = []
+    if rejected:
+        con.register(REJECTED, pd.DataFrame(
+            rejected, columns=["row_number", "column_name", "rule", "value"]))
+    try:
+        rows = _promote(con, extract, header, sql_params, digest, run_id,
+                        REJECTED if rejected else None)
+        if audited is not None and rows != audited - rows_rejected:
+            raise RuntimeError(f"{extract.label}: {rows} rows promoted but {audited} audited "
+                               f"and {rows_rejected} rejected; was the file changed while "
+                               "it was processed?")
+        if rejected:
+            _record_rejections(con, run_id, extract, digest)
+            counts = {"in_file": audited, "loaded": rows, "rejected": rows_rejected,
+                      "quarantined": 0}
+            written = quarantine.write_rejects(settings, con, extract, readable, header,
+                                               REJECTED, digest, run_id, results, counts)
+        _record_delivery(con, extract, digest, rows, ledger.Status.LOADED, None, run_id,
+                         rows_rejected)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        if rejected:
+            con.unregister(REJECTED)
+    return rows
 
 
 def release(settings: Settings, quarantined_file: Path) -> Path:
