@@ -1,4 +1,4 @@
-{# Generated from plugins/csp_pipeline/core/feeds.yml (code_lists) by `csp generated --write`. Do not edit. #}
+{# Generated from plugins/csp_pipeline/core/feeds.yml (code_lists) and core/ledger.py (delivery_status) by `csp generated --write`. Do not edit. #}
 {% macro code_list(name) -%}
 {%- set lists = {
     'board_partner': [
@@ -27,6 +27,11 @@
         'Theft from the person',
         'Vehicle crime',
         'Violence and sexual offences'],
+    'delivery_status': [
+        'loaded',
+        'quarantined',
+        'superseded',
+        'released'],
     'discharge_reason': [
         'Treatment completed - drug free',
         'Treatment completed - alcohol free',

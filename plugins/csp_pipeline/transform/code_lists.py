@@ -1,4 +1,5 @@
-"""The code lists of feeds.yml as a dbt macro, so dbt tests and models read the one declaration.
+"""The code lists of feeds.yml (and the delivery ledger's statuses) as a dbt macro, so dbt tests
+and models read the one declaration.
 
 `code_list('crime_type')` returns the list: `accepted_values` tests take it as their values
 (`values: "{{ code_list('crime_type') }}"`) and SQL renders it as a DuckDB list literal.
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from csp_pipeline.core.ledger import Status
 from csp_pipeline.core.registry import Registry
 from csp_pipeline.core.settings import DBT_PROJECT_DIR
 
 MACRO_PATH = DBT_PROJECT_DIR / "macros" / "code_lists.sql"
-HEADER = ("{# Generated from plugins/csp_pipeline/core/feeds.yml (code_lists) by "
-          "`csp generated --write`. Do not edit. #}")
+HEADER = ("{# Generated from plugins/csp_pipeline/core/feeds.yml (code_lists) and core/ledger.py "
+          "(delivery_status) by `csp generated --write`. Do not edit. #}")
 
 
 def _jinja_string(value: str) -> str:
@@ -23,7 +25,8 @@ def _jinja_string(value: str) -> str:
 
 def render(registry: Registry) -> str:
     lists = []
-    for name, values in sorted(registry.code_lists.items()):
+    declared = {**registry.code_lists, "delivery_status": tuple(s.value for s in Status)}
+    for name, values in sorted(declared.items()):
         items = ",\n        ".join(_jinja_string(v) for v in values)
         lists.append(f"    {_jinja_string(name)}: [\n        {items}]")
     body = ",\n".join(lists)
