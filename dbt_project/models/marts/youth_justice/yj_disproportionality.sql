@@ -16,8 +16,8 @@ ethnicities (ethnicity_order, ethnicity) as (
 
 periods as (
     select
-        cast(bounds.q + interval 3 month - interval 12 month as date) as period_start,
-        cast(bounds.q + interval 3 month - interval 1 day as date) as period_end
+        cast(s.q + interval 3 month - interval 12 month as date) as period_start,
+        cast(s.q + interval 3 month - interval 1 day as date) as period_end
     from bounds, generate_series(bounds.first_quarter, bounds.last_quarter, interval 3 month) as s (q)
 ),
 
