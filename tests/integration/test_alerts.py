@@ -16,11 +16,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from csp_pipeline.orchestration import alerts
-from csp_pipeline.ingest.promote import process
-from csp_pipeline.ingest.landing import match
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.ingest.landing import match
+from csp_pipeline.ingest.promote import process
+from csp_pipeline.orchestration import alerts
 from tests.support.rows import valid_rows, write_extract
 from tests.support.webhook import Webhook, serve
 
@@ -162,10 +162,10 @@ def test_a_quarantine_reaches_email_and_apprise_through_airflow_connections(
     body = mail.get_payload(decode=True) if not mail.is_multipart() else \
         mail.get_payload()[0].get_payload(decode=True)
     assert b"failed on column &#x27;ETHNICITY&#x27;" in body and b"csp release" in body
-    apprise = [p for (_, p), path in zip(webhook.received, webhook.paths) if path == "/hooks/teams"]
+    apprise = [p for (_, p), path in zip(webhook.received, webhook.paths, strict=False) if path == "/hooks/teams"]
     assert [(p["title"], p["type"]) for p in apprise] == [(subject, "info")]
     assert "csp release youth_justice/children_20240531.csv" in apprise[0]["message"]
-    generic = [p for (_, p), path in zip(webhook.received, webhook.paths) if path == "/hooks/csp"]
+    generic = [p for (_, p), path in zip(webhook.received, webhook.paths, strict=False) if path == "/hooks/csp"]
     assert [p["event"] for p in generic] == ["rejects_over_tolerance"]
 
 

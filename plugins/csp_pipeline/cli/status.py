@@ -12,9 +12,10 @@ from contextlib import contextmanager
 
 import duckdb
 
+from csp_pipeline.core import ledger
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
-
+from csp_pipeline.core.warehouse import open_connection, tables
 
 FEED_COLUMNS = ("feed", "kind", "files_loaded", "rows_loaded", "rows_rejected", "latest_loaded",
                 "files_quarantined", "latest_quarantined")
@@ -27,30 +28,23 @@ class WarehouseBusy(RuntimeError):
 @contextmanager
 def _warehouse(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        con = open_connection(settings.warehouse, read_only=True)
     except duckdb.IOException as exc:
         if "lock" not in str(exc).lower():
             raise
         raise WarehouseBusy(f"a run is writing the warehouse {settings.warehouse} (DuckDB "
                             "allows no reader beside its one writer)") from None
-    with con:
+    try:
         yield con
+    finally:
+        con.close()
 
 
 def feed_status(settings: Settings) -> list[tuple]:
     if not settings.warehouse.exists():
         return []
     with _warehouse(settings) as con:
-        return con.execute("""
-            SELECT feed, kind,
-                   count(*) FILTER (WHERE status = 'loaded') AS files_loaded,
-                   coalesce(sum(rows) FILTER (WHERE status = 'loaded'), 0) AS rows_loaded,
-                   coalesce(sum(rows_rejected) FILTER (WHERE status = 'loaded'), 0)
-                       AS rows_rejected,
-                   max(extract_date) FILTER (WHERE status = 'loaded') AS latest_loaded,
-                   count(*) FILTER (WHERE status = 'quarantined') AS files_quarantined,
-                   max(extract_date) FILTER (WHERE status = 'quarantined') AS latest_quarantined
-            FROM meta.deliveries GROUP BY ALL ORDER BY feed, kind""").fetchall()
+        return ledger.per_kind(con)
 
 
 def _onboarding(settings: Settings, delivered: set[str]) -> list[str]:
@@ -87,10 +81,7 @@ def police_attribution(settings: Settings, months: int = 12) -> list[tuple]:
     if not settings.warehouse.exists():
         return []
     with _warehouse(settings) as con:
-        built = con.execute("""SELECT count(*) FROM information_schema.tables
-                               WHERE table_schema = 'marts'
-                               AND table_name = 'dq_police_attribution'""").fetchone()[0]
-        if not built:
+        if "dq_police_attribution" not in tables(con, "marts"):
             return []
         return con.execute("""
             SELECT force, month, counted_source, counted_records, in_areas, outside_areas,
@@ -128,12 +119,12 @@ def status_doc(settings: Settings) -> dict:
     except WarehouseBusy as exc:
         doc.update(source="published snapshot manifest", busy=str(exc))
         feeds, health, police = feeds_from_manifest(manifest), [], []
-    doc["feeds"] = [dict(zip(FEED_COLUMNS, row)) for row in feeds]
+    doc["feeds"] = [dict(zip(FEED_COLUMNS, row, strict=False)) for row in feeds]
     doc["checks_last_30_days"] = [dict(zip(("feed", "kind", "checks", "blocking_failed",
-                                             "rejecting", "warnings"), r)) for r in health]
+                                             "rejecting", "warnings"), r, strict=False)) for r in health]
     doc["police_attribution"] = [dict(zip(("force", "month", "counted_source", "counted_records",
                                            "in_areas", "outside_areas", "unlocated",
-                                           "not_counted"), r)) for r in police]
+                                           "not_counted"), r, strict=False)) for r in police]
     doc["published"] = None if manifest is None else {
         "path": str((settings.published_dir / "current").resolve()),
         "published_at": manifest["published_at"], "run_id": manifest["run_id"],

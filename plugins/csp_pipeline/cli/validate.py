@@ -20,7 +20,7 @@ from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
 from csp_pipeline.ingest.gate import RuleResult
 from csp_pipeline.ingest.landing import Extract, match, utf8_copy
-from csp_pipeline.ingest.promote import audit_extract, audited_rows, volume_floor
+from csp_pipeline.ingest.promote import audit_file, audited_rows, volume_floor
 
 
 def extract_of(path: Path, feed: str | None) -> Extract:
@@ -84,8 +84,8 @@ def validate_file(settings: Settings, path: Path, feed: str | None, as_json: boo
             _connection(settings) as (con, note), \
             utf8_copy(extract, Path(tmp) / "work") as readable:
         floor = _volume_floor(con, extract, settings.volume_drop_ratio)
-        _, _, results = audit_extract(con, settings, extract, readable,
-                                      settings.pseudonym_key(), Path(tmp) / "gx", floor)
+        results, _, _ = audit_file(con, settings, extract, readable, settings.pseudonym_key(),
+                                   gx_root=Path(tmp) / "gx", min_rows=floor)
     doc = verdict(extract, results, note)
     print(json.dumps(doc, indent=2) if as_json else render(doc))
     return 1 if doc["verdict"] == "quarantine" else 0

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import connect, ensure_schema
+from csp_pipeline.core.warehouse import connect
 
 
 @dataclass(frozen=True)
