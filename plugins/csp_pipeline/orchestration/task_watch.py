@@ -54,12 +54,13 @@ class TaskWatch:
 
     @hookimpl
     def on_task_instance_failed(self, previous_state, task_instance, error) -> None:
-        state = str(getattr(task_instance, "state", "") or "failed")
+        state = str(getattr(task_instance, "state", "") or "failed").lower()
+        retries_left = task_instance.try_number <= (getattr(task_instance, "max_tries", 0) or 0)
         text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else (
             str(error or "no error message"))
         failure = TaskFailure(task_instance.dag_id, task_instance.task_id,
                               task_instance.map_index, text, self._log(task_instance),
-                              will_retry=state.endswith("up_for_retry"))
+                              will_retry=state.endswith("up_for_retry") or retries_left)
         self.failures.append(failure)
         self._finished(task_instance, "up_for_retry" if failure.will_retry else "failed", text)
 
