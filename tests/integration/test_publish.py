@@ -179,3 +179,32 @@ def test_the_last_n_snapshots_are_kept_and_current_is_the_newest(settings):
     assert len(kept) == 2 and kept[-1] == names[-1] and kept[0] == names[-2]
     doc = json.loads((settings.published_dir / "current" / "manifest.json").read_text())
     assert doc["run_id"] == "night-3"
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example","Ward")', "+cmd", "-2+3", "@SUM(A1)", "\tx", "\ry"]
+
+
+def test_csv_exports_neutralise_formula_cells_and_keep_numbers_while_parquet_keeps_the_truth(
+        settings):
+    """OWASP CSV injection: a text cell starting with = + - @ tab or CR is prefixed with ' in the
+    CSV; a negative number stays a number; Parquet and DuckDB keep the value as built."""
+    build_marts(settings, "run-1", crime_rows=100)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        for i, text in enumerate(FORMULAS):
+            con.execute("UPDATE marts.cs_crime_monthly SET crime_type = ?, pct_change = -12.5 "
+                        "WHERE incidents = ?", [text, i])
+    publish(settings, "run-1")
+    snap = (settings.published_dir / "current").resolve()
+    with (snap / "csv" / "cs_crime_monthly.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    shown = {r["crime_type"] for r in rows if r["pct_change"]}
+    assert shown == {"'" + f for f in FORMULAS}
+    assert {r["pct_change"] for r in rows if r["pct_change"]} == {"-12.5"}
+    assert any(r["crime_type"] == "Type 13" for r in rows)  # plain text untouched
+    with duckdb.connect(str(snap / SNAPSHOT_DB), read_only=True) as con:
+        db = {r[0] for r in con.execute("SELECT crime_type FROM marts.cs_crime_monthly "
+                                        "WHERE pct_change < 0").fetchall()}
+        pq = {r[0] for r in con.execute(
+            f"SELECT crime_type FROM '{snap / 'parquet' / 'cs_crime_monthly.parquet'}' "
+            "WHERE pct_change < 0").fetchall()}
+    assert db == pq == set(FORMULAS)

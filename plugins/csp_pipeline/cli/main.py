@@ -30,7 +30,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     try:
-        result = run_night(date.fromisoformat(args.date), settings)
+        result = run_night(date.fromisoformat(args.date), settings, args.wait)
     except RunFailed as exc:
         print(f"csp run failed: {exc}", file=sys.stderr)
         return 1
@@ -59,18 +59,15 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from csp_pipeline.ingest.promote import release
+    from csp_pipeline.ingest.promote import ReleaseRefused, release
 
     settings = Settings.from_env()
-    path = Path(args.file)
-    if not path.exists():
-        path = settings.quarantine_dir / args.file
-    if not path.exists():
-        print(f"csp release: no quarantined file {args.file} under {settings.quarantine_dir}",
-              file=sys.stderr)
+    try:
+        target = release(settings, args.file)
+    except ReleaseRefused as exc:
+        print(f"csp release refused: {exc}", file=sys.stderr)
         return 2
-    target = release(settings, path)
-    print(f"released {path.name} to {target}; the next `csp run` loads it")
+    print(f"released {target.name} to {target}; the next `csp run` loads it")
     return 0
 
 
@@ -103,6 +100,8 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run the nightly pipeline for one night through Airflow")
     r.add_argument("--date", required=True)
+    r.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                   help="wait up to this long for another run to finish (default: refuse at once)")
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="generate the synthetic set, run it, print a summary")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from csp_pipeline.orchestration import airflow_env
+from csp_pipeline.orchestration.run_lock import RunLocked, run_lock
 from csp_pipeline.core.settings import DBT_PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,21 @@ def load_dags():
     return bag
 
 
-def run_night(night: date, settings: Settings | None = None) -> NightResult:
+def run_night(night: date, settings: Settings | None = None,
+              wait_seconds: float = 0) -> NightResult:
+    """One night, holding the data folder's run lock (a second run waits `wait_seconds` for it,
+    then is refused with RunFailed)."""
+    settings = settings or Settings.from_env()
+    try:
+        with run_lock(settings.data_dir, night.isoformat(), wait_seconds):
+            return _run_night(night, settings)
+    except RunLocked as exc:
+        raise RunFailed(str(exc)) from None
+
+
+def _run_night(night: date, settings: Settings) -> NightResult:
     # dag.test() waits out retry delays in this process: keep an operator's wait short.
     os.environ.setdefault("CSP_RETRY_DELAY_SECONDS", "15")
-    settings = settings or Settings.from_env()
     prepare(settings)
     bag = load_dags()
     logical = datetime(night.year, night.month, night.day, 2, tzinfo=timezone.utc)

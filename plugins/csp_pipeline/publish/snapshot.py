@@ -135,8 +135,21 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
     return manifest
 
 
+# A text cell a spreadsheet would take for a formula (the OWASP "CSV injection" rule).
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def csv_text(column: str) -> str:
+    """A text column as the CSV export shows it: a cell starting with =, +, -, @, tab or carriage
+    return is prefixed with a single quote so that a spreadsheet shows it as text. Only the CSV:
+    the Parquet and DuckDB files keep the true value; numeric columns stay numbers."""
+    return (f"CASE WHEN regexp_matches({column}, '{FORMULA_START}') THEN chr(39) || {column} "
+            f"ELSE {column} END")
+
+
 def csv_select(con: duckdb.DuckDBPyConnection, mart: str) -> str:
-    """The mart as the CSV export shows it: suppressed cells as `c`, no flag columns."""
+    """The mart as the CSV export shows it: suppressed cells as `c`, no flag columns, text that
+    a spreadsheet would run as a formula neutralised (csv_text)."""
     cols = {r[0]: r[1] for r in con.execute(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = "
         "current_database() AND schema_name = 'marts' AND table_name = ? ORDER BY column_index",
@@ -144,11 +157,12 @@ def csv_select(con: duckdb.DuckDBPyConnection, mart: str) -> str:
     flagged = {c for c in cols if c + FLAG in cols and cols[c + FLAG] == "BOOLEAN"}
     select = []
     for c in cols:
+        shown = csv_text(f'"{c}"') if cols[c] == "VARCHAR" else f'"{c}"'
         if c in flagged:
             select.append(f"CASE WHEN \"{c}{FLAG}\" THEN '{CSV_SUPPRESSED}' "
-                          f"ELSE CAST(\"{c}\" AS VARCHAR) END AS \"{c}\"")
+                          f"ELSE CAST({shown} AS VARCHAR) END AS \"{c}\"")
         elif not (c.endswith(FLAG) and c.removesuffix(FLAG) in flagged):
-            select.append(f'"{c}"')
+            select.append(f'{shown} AS "{c}"')
     return f"SELECT {', '.join(select)} FROM marts.{mart}"
 
 
