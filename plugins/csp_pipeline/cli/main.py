@@ -36,6 +36,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     for dag_id, state in result.dag_states.items():
         print(f"{dag_id:32} {state}")
+    from csp_pipeline.core.registry import load_registry
+    from csp_pipeline.ingest.landing import unrecognised
+
+    for path, why in unrecognised(load_registry(), settings.landing_dir):
+        print(f"csp run: not loaded, left in place: {path}: {why}", file=sys.stderr)
     if not result.ok:
         failed = [d for d, s in result.dag_states.items() if s != "success"]
         print(f"csp run: DAG run(s) failed: {', '.join(failed)}; see the task logs under "

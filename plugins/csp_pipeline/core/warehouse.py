@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -79,6 +80,14 @@ CREATE TABLE IF NOT EXISTS meta.key_rotations (
     rows_dropped BIGINT NOT NULL,
     rotated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
+CREATE TABLE IF NOT EXISTS meta.feed_runs (  -- each feed DAG run's end: ok, or what failed
+    feed VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    night DATE,
+    ok BOOLEAN NOT NULL,
+    detail VARCHAR,                   -- the files that errored, or the task that failed
+    recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
 CREATE TABLE IF NOT EXISTS meta.runs (
     run_id VARCHAR NOT NULL,
     stage VARCHAR NOT NULL,
@@ -90,12 +99,22 @@ CREATE TABLE IF NOT EXISTS meta.runs (
 
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse file, which holds person-level (pseudonymised) rows: the
+    file and its write-ahead log are made readable by the pipeline's user only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        owner_only(path, path.with_name(path.name + ".wal"))
     try:
         yield con
     finally:
         con.close()
+
+
+def owner_only(*paths: Path) -> None:
+    for path in paths:
+        if path.exists() and not path.is_symlink() and path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
 
 
 def raw_table_ddl(kind: Kind) -> str:

@@ -13,6 +13,9 @@ from csp_pipeline.ingest.pseudonymise import pii_sql
 from csp_pipeline.core.registry import Column, Kind, Variant
 
 UNPARSED = " (unparsed)"
+# Identifier columns whose replacement parses the value (a date of birth, a postcode): a value
+# that does not parse is a format failure, not a missing value.
+PARSED_PII = {"birth_date": "value parses as a date", "postcode": "value is a UK postcode"}
 
 _PARSERS = {
     "DATE": "try_strptime({v}, '%Y-%m-%d')::DATE",
@@ -66,6 +69,10 @@ def audit_sql(kind: Kind, header: list[str], variant: Variant | None = None) -> 
                 f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL "
                 f"THEN {raw} END AS {q(col.name + UNPARSED)}"
             )
+        elif col.pii in PARSED_PII:  # given but not a date / postcode: flagged, never shown
+            raw = _raw(col, kind, variant)
+            select.append(f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL "
+                          f"THEN '***' END AS {q(col.name + UNPARSED)}")
     return f"SELECT {', '.join(select)} FROM {read_csv_sql(header)}"
 
 

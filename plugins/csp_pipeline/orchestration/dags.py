@@ -73,11 +73,17 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
         def discover() -> list[list[str]]:
             """The feed's new files as one batch per kind, oldest first."""
             from csp_pipeline.ingest.landing import discover as find
+            from csp_pipeline.ingest.landing import unrecognised
 
             ctx = get_current_context()
             up_to = ctx["logical_date"].date().isoformat() if ctx.get("logical_date") else None
+            settings, registry = Settings.from_env(), load_registry()
+            strays = unrecognised(registry, settings.landing_dir, feed)
+            for path, why in strays:
+                log.warning("not loaded, left in place: %s: %s", path, why)
+            alerts.notify_unrecognised(feed, strays)
             batches: dict[str, list[str]] = {}
-            for e in find(load_registry(), Settings.from_env().landing_dir, feed, up_to):
+            for e in find(registry, settings.landing_dir, feed, up_to):
                 batches.setdefault(e.kind.name, []).append(str(e.path))
             return list(batches.values())
 
@@ -107,8 +113,9 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
                     alerts.notify_quarantine(settings, outcome.as_dict())
                 outcomes.append(outcome.as_dict())
             if errors:
-                raise RuntimeError(f"{len(errors)} of {len(paths)} file(s) failed: "
-                                   + "; ".join(errors))
+                detail = f"{len(errors)} of {len(paths)} file(s) failed: " + "; ".join(errors)
+                _record_feed_run(feed, False, detail)
+                raise RuntimeError(detail)
             return outcomes
 
         @task(trigger_rule="all_done", outlets=[feed_asset(feed)])
@@ -128,16 +135,39 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
             print(f"feed {feed}: {summary}; Data Docs: {docs}")
             return summary
 
-        @task
+        @task(pool=WRITER_POOL)
         def all_files_processed() -> None:
             """Fails the run (upstream_failed) when any file errored instead of loading or being
-            quarantined; the Asset is still emitted by `report` so the other feeds' data builds."""
+            quarantined; the Asset is still emitted by `report` so the other feeds' data builds.
+            Records the feed's run as ok (meta.feed_runs): the warehouse build may publish."""
+            _record_feed_run(feed, True)
 
-        outcomes = process.expand(paths=discover())
+        @task(pool=WRITER_POOL, trigger_rule="one_failed")
+        def feed_failed() -> None:
+            """Records the feed's run as failed (unless `process` already said which files), so
+            that the warehouse build does not publish over it unless told to."""
+            _record_feed_run(feed, False, "a task of the feed's DAG failed; see its log")
+
+        found = discover()
+        outcomes = process.expand(paths=found)
         report(outcomes)
         outcomes >> all_files_processed()
+        [found, outcomes] >> feed_failed()
 
     return feed_dag()
+
+
+def _record_feed_run(feed: str, ok: bool, detail: str | None = None) -> None:
+    """meta.feed_runs: how this run of the feed ended (once per run: the first word stands)."""
+    from csp_pipeline.core.warehouse import connect, ensure_schema
+    from csp_pipeline.ingest import feed_runs
+
+    ctx = get_current_context()
+    night = ctx["logical_date"].date().isoformat() if ctx.get("logical_date") else None
+    with connect(Settings.from_env().warehouse) as con:
+        ensure_schema(con)
+        if not feed_runs.recorded(con, feed, ctx["run_id"]):
+            feed_runs.record(con, feed, ctx["run_id"], night, ok, detail)
 
 
 def build_warehouse_dag() -> DAG:
@@ -199,9 +229,15 @@ regenerated (`data/dbt_docs/static_index.html`).""",
 
         @task(pool=WRITER_POOL, outlets=[PUBLISHED_SNAPSHOT])
         def publish() -> dict:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from csp_pipeline.publish.snapshot import PublishRefused
             from csp_pipeline.publish.snapshot import publish as publish_snapshot
 
-            manifest = publish_snapshot(Settings.from_env(), get_current_context()["run_id"])
+            try:
+                manifest = publish_snapshot(Settings.from_env(), get_current_context()["run_id"])
+            except PublishRefused as exc:  # no retry: the feeds have to be fixed first
+                raise AirflowFailException(str(exc)) from None
             return {"published": manifest["path"], "marts": len(manifest["marts"])}
 
         # The dbt documentation site (models, columns, tests, lineage, exposures) for analysts,

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import duckdb
 
+from csp_pipeline.ingest import feed_runs
 from csp_pipeline.publish.disclosure import FLAG, DisclosureError, load_policy, protect_mart
 from csp_pipeline.core.settings import PROJECT_ROOT, Settings
+from csp_pipeline.core.warehouse import ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,33 @@ def _snapshot_name(run_id: str) -> str:
     return f"{stamp}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', run_id)[:80]}"
 
 
+class PublishRefused(RuntimeError):
+    """A feed's latest run failed and publishing over it was not asked for."""
+
+
+def feeds_rested_on(settings: Settings) -> dict[str, dict]:
+    """Per feed: its latest run (ok or failed, with what failed) and the extract dates of the
+    deliveries loaded; refuses (PublishRefused) when a feed failed, unless the settings say to
+    publish over failed feeds (CSP_PUBLISH_OVER_FAILED_FEEDS)."""
+    with duckdb.connect(str(settings.warehouse)) as con:
+        ensure_schema(con)  # a warehouse from before meta.feed_runs
+        runs = feed_runs.latest(con)
+        dates = dict(con.execute(
+            "SELECT feed, min(extract_date)::VARCHAR || ' to ' || max(extract_date)::VARCHAR "
+            "FROM meta.deliveries WHERE status = 'loaded' GROUP BY feed").fetchall())
+    failed = {f: r["detail"] for f, r in runs.items() if not r["ok"]}
+    if failed and not settings.publish_over_failed_feeds:
+        raise PublishRefused(
+            "not published: the latest run of feed(s) " + ", ".join(sorted(failed)) + " failed ("
+            + "; ".join(f"{f}: {d}" for f, d in sorted(failed.items())) + "). The previous "
+            "snapshot stays current. Fix the feed and run again, or set "
+            "CSP_PUBLISH_OVER_FAILED_FEEDS=1 to publish from partial data (marked in the manifest)")
+    return {f: {**runs.get(f, {"run_id": None, "night": None, "ok": True, "detail": None}),
+                "extract_dates": dates.get(f)} for f in sorted(set(runs) | set(dates))}
+
+
 def publish(settings: Settings, run_id: str, keep: int | None = None) -> dict:
+    feeds = feeds_rested_on(settings)
     root = settings.published_dir
     snapshots = root / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
@@ -55,7 +83,7 @@ def publish(settings: Settings, run_id: str, keep: int | None = None) -> dict:
     work = snapshots / f".{name}.partial"
     work.mkdir()
     try:
-        manifest = _write_snapshot(settings, run_id, work)
+        manifest = _write_snapshot(settings, run_id, work, feeds)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)  # never leave a half-written snapshot behind
         raise
@@ -70,7 +98,7 @@ def _sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
+def _write_snapshot(settings: Settings, run_id: str, work: Path, feeds: dict) -> dict:
     db_file = work / SNAPSHOT_DB
     policy = load_policy()
     # Copy from a connection to the warehouse (same configuration as dbt's, which may share this
@@ -121,6 +149,7 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
                     "?::TIMESTAMPTZ AS published_at", [run_id, version, published_at])
     manifest = {
         "run_id": run_id, "code_version": version, "published_at": published_at,
+        "feeds": feeds, "partial": not all(f["ok"] for f in feeds.values()),
         "marts": marts, "withheld": withheld, "dropped_columns": dropped,
         "suppressed_cells": sum(s["primary"] + s["secondary"] + s["rates"]
                                 for s in suppression.values()),
