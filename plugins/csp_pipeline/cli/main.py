@@ -45,8 +45,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         failed = [d for d, s in result.dag_states.items() if s != "success"]
         print(f"csp run: DAG run(s) failed: {', '.join(failed)}; see the task logs under "
               f"{settings.airflow_home / 'logs'}", file=sys.stderr)
+        _print_failed_feeds(settings)
         return 1
     return 0
+
+
+def _print_failed_feeds(settings: Settings) -> None:
+    """What failed in each feed (meta.feed_runs), and that nothing was published over it."""
+    import duckdb
+
+    from csp_pipeline.ingest import feed_runs
+
+    if not settings.warehouse.exists():
+        return
+    with duckdb.connect(str(settings.warehouse)) as con:  # the configuration dbt used here
+        try:
+            failed = {f: r for f, r in feed_runs.latest(con).items() if not r["ok"]}
+        except duckdb.CatalogException:  # a warehouse from before meta.feed_runs
+            return
+    for feed, r in failed.items():
+        print(f"csp run: feed {feed} failed: {r['detail']}", file=sys.stderr)
+    if failed and not settings.publish_over_failed_feeds:
+        print("csp run: not published over the failed feed(s): the previous snapshot stays "
+              "current (CSP_PUBLISH_OVER_FAILED_FEEDS=1 publishes from partial data)",
+              file=sys.stderr)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

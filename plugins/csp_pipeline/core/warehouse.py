@@ -133,3 +133,26 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(raw_table_ddl(kind))
         con.execute(f"ALTER TABLE {kind.raw_table} ADD COLUMN IF NOT EXISTS _stream VARCHAR")
     reference.ensure_tables(con)
+
+
+RUN_LINEAGE = {"_load_run_id", "_loaded_at"}  # which run loaded a row, and when
+
+
+def content_digest(con: duckdb.DuckDBPyConnection,
+                   schemas: tuple[str, ...] = ("raw", "marts")) -> dict[str, tuple[int, int]]:
+    """(rows, order-free hash of the rows) of every table in `schemas`, leaving out the columns
+    that say which run wrote a row and when (and timestamps): two warehouses built from the same
+    deliveries, however the nights went, have equal digests."""
+    out = {}
+    tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name "
+                         "IN (SELECT unnest(?)) ORDER BY 1, 2", [list(schemas)]).fetchall()
+    for schema, table in tables:
+        cols = [c for c, t in con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? "
+            "AND table_name = ?", [schema, table]).fetchall()
+            if c not in RUN_LINEAGE and not t.startswith("TIMESTAMP")]
+        select = ", ".join(f'"{c}"' for c in cols)
+        out[f"{schema}.{table}"] = con.execute(
+            f"SELECT count(*), coalesce(sum(hash(({select}))), 0)::HUGEINT "
+            f"FROM {schema}.{table}").fetchone()
+    return out

@@ -158,16 +158,19 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
 
 
 def _record_feed_run(feed: str, ok: bool, detail: str | None = None) -> None:
-    """meta.feed_runs: how this run of the feed ended (once per run: the first word stands)."""
+    """meta.feed_runs: how this attempt of the feed's run ended (the first word stands: the
+    files `process` names rather than `feed_failed`'s summary). A rerun of a night can reuse
+    its run id, so an attempt is the run id and the DAG run's start."""
     from csp_pipeline.core.warehouse import connect, ensure_schema
     from csp_pipeline.ingest import feed_runs
 
     ctx = get_current_context()
     night = ctx["logical_date"].date().isoformat() if ctx.get("logical_date") else None
+    attempt = f"{ctx['run_id']} started {ctx['dag_run'].start_date:%Y-%m-%dT%H:%M:%S.%f}"
     with connect(Settings.from_env().warehouse) as con:
         ensure_schema(con)
-        if not feed_runs.recorded(con, feed, ctx["run_id"]):
-            feed_runs.record(con, feed, ctx["run_id"], night, ok, detail)
+        if not feed_runs.recorded(con, feed, attempt):
+            feed_runs.record(con, feed, attempt, night, ok, detail)
 
 
 def build_warehouse_dag() -> DAG:
