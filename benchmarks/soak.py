@@ -27,8 +27,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-START = date(2024, 3, 1)     # history delivered before the soak (as monthly backfills)
 FIRST_NIGHT = date(2024, 5, 1)
+START = FIRST_NIGHT - timedelta(days=14)  # history delivered before the soak, as nightly files
 CSP = Path(sys.executable).with_name("csp")
 
 
@@ -102,19 +102,16 @@ def main() -> int:
     ap.add_argument("--work", default=None, help="folder for the soak (default: a temp folder)")
     args = ap.parse_args()
 
-    from csp_pipeline.core.registry import load_registry
-    from csp_pipeline.ingest.backfill import consolidate
     from csp_pipeline.synthetic import generate
 
     work = Path(args.work or tempfile.mkdtemp(prefix="csp-soak-"))
     delivered = work / "delivered"
     last = FIRST_NIGHT + timedelta(days=args.max_nights - 1)
     generate(delivered, START, last, scale=args.scale, seed=5, dirty=args.dirty)
-    consolidate(load_registry(), delivered, FIRST_NIGHT - timedelta(days=1))
     env = deployment(work / "soak", args.max_nights)
     landing = Path(env["CSP_DATA_DIR"]) / "landing"
     so_far = work / "delivered-so-far"
-    # the history before the soak (monthly backfills), landed at once
+    # the history before the soak (dirt included), landed at once before the first night
     history_files, history_rows = land(delivered, landing, lambda d: d < FIRST_NIGHT.isoformat())
     files, rows = history_files, history_rows
     shutil.copytree(landing, so_far)

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from csp_pipeline.core.settings import ConfigurationError, Settings
+from csp_pipeline.ingest.landing import LandingMissing
 
 DEMO_START = date(2022, 6, 1)
 DEMO_END = date(2024, 5, 31)
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         code = args.func(args)
-    except ConfigurationError as exc:
+    except (ConfigurationError, LandingMissing) as exc:
         print(f"csp: {exc}", file=sys.stderr)
         return 2
     if args.command in ("run", "demo"):

@@ -274,8 +274,9 @@ def build_housekeeping_dag() -> DAG:
         tags=["csp", "privacy", "retention"],
         default_args=DEFAULT_ARGS,
         doc_md="""### Housekeeping: retention of partner extracts
-Deletes landed extracts that were loaded, and quarantined extracts with their reports, whose
-extract date is more than `CSP_RETENTION_DAYS` (default 90) before the run's night. Files never
+Deletes landed extracts that were loaded whose extract date is more than `CSP_RETENTION_DAYS`
+(default 90) before the run's night, and quarantined extracts with their reports quarantined
+that long ago (and at least 30 days ago). Files never
 loaded are kept. Every deletion is logged in `meta.retention_log` (see docs/privacy.md). Great
 Expectations' stored validation results older than the same window are pruned too.""",
     )
