@@ -35,8 +35,10 @@ test: install
 test-faults: install
 	$(BIN)/python -m pytest -q -m faults tests/faults
 
+# Python: ruff (pyflakes, import order, bugbear; pyproject.toml). dbt SQL: sqlfluff (dbt_project/.sqlfluff).
 lint: install
 	$(BIN)/ruff check plugins dags tests benchmarks
+	cd dbt_project && ../$(BIN)/sqlfluff lint models macros tests --disable-progress-bar
 
 bench: install
 	$(BIN)/python benchmarks/bench_load.py

@@ -118,8 +118,9 @@ def main() -> int:
     started, times, differences, night = time.monotonic(), [], [], FIRST_NIGHT
     nights_run = 0
     while nights_run < args.max_nights and time.monotonic() - started < args.minutes * 60:
-        f, r = land(delivered, landing, lambda d: d == night.isoformat())
-        land(delivered, so_far, lambda d: d == night.isoformat())
+        tonight = night.isoformat()
+        f, r = land(delivered, landing, tonight.__eq__)
+        land(delivered, so_far, tonight.__eq__)
         seconds = csp_run(env, night)
         files, rows, nights_run = files + f, rows + r, nights_run + 1
         times.append(seconds)

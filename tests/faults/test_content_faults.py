@@ -59,8 +59,8 @@ def run(settings: Settings, path: Path, run_id: str = "night") -> Outcome:
 def accounting(settings: Settings, outcomes: list[Outcome], in_files: list[int]) -> dict:
     """Rows lost (delivered rows neither loaded, rejected nor kept in quarantine) and rows double
     counted (raw rows beyond one per business key and extract date)."""
-    kept = sum(n for o, n in zip(outcomes, in_files) if o.status == "quarantined")
-    skipped = sum(n for o, n in zip(outcomes, in_files) if o.status == "skipped")
+    kept = sum(n for o, n in zip(outcomes, in_files, strict=True) if o.status == "quarantined")
+    skipped = sum(n for o, n in zip(outcomes, in_files, strict=True) if o.status == "skipped")
     loaded = sql(settings, "SELECT count(*) FROM raw.police__crimes")[0][0]
     distinct = sql(settings, 'SELECT count(DISTINCT ("incident_id", _extract_date)) '
                              "FROM raw.police__crimes")[0][0]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-import duckdb
-
-from csp_pipeline.ingest.backfill import consolidate
-from csp_pipeline.transform.dbt_docs import docs_dir
-from csp_pipeline.ingest.gate import data_docs_index
+from csp_pipeline.core import ledger
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import DEMO_PSEUDONYM_KEY, Settings
+from csp_pipeline.core.warehouse import connect
+from csp_pipeline.ingest.backfill import consolidate
+from csp_pipeline.ingest.gate import data_docs_index
+from csp_pipeline.transform.dbt_docs import docs_dir
 
 DEMO_END = date(2024, 5, 31)
 DEMO_START = date(2022, 5, 1)
@@ -33,14 +33,13 @@ def summary(settings: Settings) -> str:
     lines = []
     # Not read_only: `csp run` ran dbt in this process, and DuckDB refuses a second connection
     # to an open file with another configuration.
-    with duckdb.connect(str(settings.warehouse)) as con:
-        rows = con.execute("""
-            SELECT d.feed, d.kind, count(*) FILTER (WHERE status = 'loaded') files,
-                   coalesce(sum(rows) FILTER (WHERE status = 'loaded'), 0) rows_loaded,
-                   count(*) FILTER (WHERE status = 'quarantined') quarantined,
-                   (SELECT count(*) FILTER (WHERE v.success) || '/' || count(*)
-                    FROM meta.validation_results v WHERE v.feed = d.feed AND v.kind = d.kind)
-            FROM meta.deliveries d GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    with connect(settings.warehouse) as con:
+        kinds = ledger.per_kind(con)
+        passed_of = {(feed, kind): f"{passed}/{run}" for feed, kind, passed, run in con.execute(
+            """SELECT feed, kind, count(*) FILTER (WHERE success), count(*)
+               FROM meta.validation_results GROUP BY ALL""").fetchall()}
+    rows = [(feed, kind, files, n, quarantined, passed_of.get((feed, kind), "0/0"))
+            for feed, kind, files, n, _, _, quarantined, _ in kinds]
     lines.append(f"{'feed/kind':40} {'files':>6} {'rows loaded':>12} {'quarantined':>11} "
                  f"{'checks passed':>14}")
     for feed, kind, files, n, quarantined, checks in rows:
@@ -59,7 +58,7 @@ def summary(settings: Settings) -> str:
 def fire_table(settings: Settings) -> str:
     """The Hartlepool district monthly fire performance table for the latest month."""
     db = settings.published_dir / "current" / "published.duckdb"
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db, read_only=True) as con:
         month = con.execute("SELECT max(month) FROM marts.cs_fire_monthly_performance "
                             "WHERE la_code = ?", [HARTLEPOOL]).fetchone()[0]
         rows = con.execute("""

@@ -13,11 +13,11 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from csp_pipeline.orchestration import airflow_env
-from csp_pipeline.orchestration.run_lock import RunLocked, run_lock
 from csp_pipeline.core.settings import DBT_PROJECT_DIR, Settings
 from csp_pipeline.core.warehouse import owner_only
 from csp_pipeline.ingest.landing import secure_tree
+from csp_pipeline.orchestration import airflow_env
+from csp_pipeline.orchestration.run_lock import RunLocked, run_lock
 
 log = logging.getLogger(__name__)
 
