@@ -205,3 +205,18 @@ def test_a_partner_that_stopped_delivering_is_alerted(monkeypatch, tmp_path, web
     assert payload == {"event": "delivery_missed", "feed": "fire", "kind": "incidents",
                        "last_extract_date": "2024-05-21", "expected_within_days": 3, "days": 4,
                        "night": "2024-05-25"}
+
+
+def test_files_that_are_not_declared_extracts_are_alerted_with_why(webhook, tmp_path):
+    from csp_pipeline.ingest.landing import unrecognised
+
+    landing = tmp_path / "landing"
+    (landing / "police").mkdir(parents=True)
+    (landing / "police" / "crimes_2024-05-31.csv").write_text("a\n1\n")
+    alerts.notify_unrecognised("police", unrecognised(load_registry(), landing, "police"))
+    alerts.notify_unrecognised("fire", [])  # nothing to report: no alert
+    [(_, payload)] = webhook.received
+    assert payload["event"] == "files_not_recognised" and payload["feed"] == "police"
+    [item] = payload["files"]
+    assert item["path"].endswith("police/crimes_2024-05-31.csv")
+    assert "not a declared police extract name" in item["reason"]

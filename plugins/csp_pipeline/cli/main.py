@@ -60,7 +60,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from csp_pipeline.cli.nights import run_and_report
 
-    return run_and_report(Settings.from_env(), args.date, args.verbose)
+    return run_and_report(Settings.from_env(), args.date, args.verbose, args.wait)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -80,6 +80,27 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             return code
     print(f"csp backfill: {len(nights)} night(s) {args.from_} .. {args.to} succeeded")
     return 0
+
+
+def _print_failed_feeds(settings: Settings) -> None:
+    """What failed in each feed (meta.feed_runs), and that nothing was published over it."""
+    import duckdb
+
+    from csp_pipeline.ingest import feed_runs
+
+    if not settings.warehouse.exists():
+        return
+    with duckdb.connect(str(settings.warehouse)) as con:  # the configuration dbt used here
+        try:
+            failed = {f: r for f, r in feed_runs.latest(con).items() if not r["ok"]}
+        except duckdb.CatalogException:  # a warehouse from before meta.feed_runs
+            return
+    for feed, r in failed.items():
+        print(f"csp run: feed {feed} failed: {r['detail']}", file=sys.stderr)
+    if failed and not settings.publish_over_failed_feeds:
+        print("csp run: not published over the failed feed(s): the previous snapshot stays "
+              "current (CSP_PUBLISH_OVER_FAILED_FEEDS=1 publishes from partial data)",
+              file=sys.stderr)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -117,18 +138,15 @@ def cmd_scan_pii(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from csp_pipeline.ingest.promote import release
+    from csp_pipeline.ingest.promote import ReleaseRefused, release
 
     settings = Settings.from_env()
-    path = Path(args.file)
-    if not path.exists():
-        path = settings.quarantine_dir / args.file
-    if not path.exists():
-        print(f"csp release: no quarantined file {args.file} under {settings.quarantine_dir}",
-              file=sys.stderr)
+    try:
+        target = release(settings, args.file)
+    except ReleaseRefused as exc:
+        print(f"csp release refused: {exc}", file=sys.stderr)
         return 2
-    target = release(settings, path)
-    print(f"released {path.name} to {target}; the next `csp run` loads it")
+    print(f"released {target.name} to {target}; the next `csp run` loads it")
     return 0
 
 
@@ -215,6 +233,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--date", required=True, type=night, metavar="YYYY-MM-DD",
                    help="the night: files with an extract date up to it are processed "
                         "(on or after 2024-01-01, the DAGs' start date)")
+    r.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                   help="wait up to this long for another run to finish (default: refuse at once)")
     _verbose(r)
 
     b = _command(sub, "backfill", cmd_backfill,

@@ -14,19 +14,20 @@ from csp_pipeline.core.settings import Settings
 LOG_TAIL = 15
 
 
-def run_night_live(settings: Settings, night: date, verbose: bool, console: Console):
+def run_night_live(settings: Settings, night: date, verbose: bool, console: Console,
+                   wait: float = 0):
     from csp_pipeline.orchestration.runner import run_night
 
     with progress.watching(RunView(console)):
-        return run_night(night, settings, verbose=verbose)
+        return run_night(night, settings, verbose=verbose, wait_seconds=wait)
 
 
-def run_and_report(settings: Settings, night: date, verbose: bool) -> int:
+def run_and_report(settings: Settings, night: date, verbose: bool, wait: float = 0) -> int:
     """Exit code 0 when every DAG succeeded, else 1 with the failures reported on stderr."""
     from csp_pipeline.orchestration.runner import RunFailed
 
     try:
-        result = run_night_live(settings, night, verbose, Console.terminal())
+        result = run_night_live(settings, night, verbose, Console.terminal(), wait)
     except RunFailed as exc:
         print(f"csp run {night}: failed: {exc}", file=sys.stderr)
         return 1

@@ -16,6 +16,7 @@ from csp_pipeline.core import ledger
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
 from csp_pipeline.core.warehouse import open_connection, tables
+from csp_pipeline.ingest.landing import unrecognised
 
 FEED_COLUMNS = ("feed", "kind", "files_loaded", "rows_loaded", "rows_rejected", "latest_loaded",
                 "files_quarantined", "latest_quarantined")
@@ -132,6 +133,16 @@ def status_doc(settings: Settings) -> dict:
     return doc
 
 
+def _unrecognised(settings: Settings) -> list[str]:
+    if not settings.landing_dir.is_dir():
+        return ["", f"Landing folder {settings.landing_dir} does not exist: runs will fail"]
+    strays = unrecognised(load_registry(), settings.landing_dir)
+    if not strays:
+        return []
+    return ["", "In the landing zone, not declared extracts (left in place, never read):"] + [
+        f"  {path.relative_to(settings.landing_dir)}: {why}" for path, why in strays]
+
+
 def render(settings: Settings) -> str:
     doc = status_doc(settings)
     lines = []
@@ -164,6 +175,7 @@ def render(settings: Settings) -> str:
                   f"{p['counted_records']:>8,} {p['in_areas']:>8,} {p['outside_areas']:>8,} "
                   f"{p['unlocated']:>9,} {p['not_counted']:>11,}"
                   for p in doc["police_attribution"]]
+    lines += _unrecognised(settings)
     pub = doc["published"]
     lines += ["", f"Published: {pub['path']} at {pub['published_at']} (run {pub['run_id']}, "
                   f"{pub['marts']} marts)" if pub else "Published: nothing yet"]

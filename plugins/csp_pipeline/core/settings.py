@@ -45,6 +45,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
                                      "volume is quarantined (0 to below 1; 0 turns it off)"),
     "CSP_RETENTION_DAYS": ("90", "extracts older than this many days are deleted (>= 1)"),
     "CSP_PUBLISHED_KEEP": ("5", "published snapshots kept beside `current` (>= 1)"),
+    "CSP_PUBLISH_OVER_FAILED_FEEDS": ("0", "1: publish a snapshot even when a feed's latest run "
+                                            "failed (marked in its manifest)"),
     "CSP_RETRY_DELAY_SECONDS": ("300", "wait before an Airflow task retry (`csp run`: 15)"),
     "CSP_FEED_SCHEDULE": ("0 2 * * *", "cron of the feed DAGs, or `none` (triggered only)"),
     "CSP_HOUSEKEEPING_SCHEDULE": ("0 5 * * *", "cron of the housekeeping DAG, or `none`"),
@@ -144,6 +146,7 @@ class Settings:
     volume_drop_ratio: float
     retention_days: int   # landed/quarantined extracts older than this are deleted (logged)
     published_keep: int   # published snapshots kept beside `current`
+    publish_over_failed_feeds: bool = False  # publish even when a feed's latest run failed
     config_dir: Path | None = None     # the deployment folder (partner variants, reference/)
     reference_dir: Path | None = None  # reference CSVs, applied after config_dir/reference/
     retry_delay_seconds: int = 300
@@ -173,6 +176,7 @@ class Settings:
             volume_drop_ratio=_share(env, "CSP_VOLUME_DROP_RATIO", 0.1),
             retention_days=_whole(env, "CSP_RETENTION_DAYS", 90, least=1),
             published_keep=_whole(env, "CSP_PUBLISHED_KEEP", 5, least=1),
+            publish_over_failed_feeds=_flag(env, "CSP_PUBLISH_OVER_FAILED_FEEDS"),
             config_dir=_folder(env, "CSP_CONFIG_DIR"),
             reference_dir=_folder(env, "CSP_REFERENCE_DIR"),
             retry_delay_seconds=_whole(env, "CSP_RETRY_DELAY_SECONDS", 300, least=0),

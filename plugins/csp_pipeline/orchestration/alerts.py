@@ -119,3 +119,13 @@ def notify_missed_delivery(settings: Settings, missed: Any) -> None:
                 "expected_within_days": missed.expected_within_days, "days": missed.days,
                 "night": missed.night}),
          settings)
+
+
+def notify_unrecognised(feed: str, files: list) -> None:
+    """Files in a feed's landing folder that are not declared extracts: left in place, unread."""
+    if files:
+        send(Alert("files_not_recognised", f"{len(files)} file(s) in landing/{feed} not read",
+                   "Not declared extracts of this feed, left in place and unread:\n"
+                   + "\n".join(f"{path}: {why}" for path, why in files),
+                   {"feed": feed,
+                    "files": [{"path": str(path), "reason": why} for path, why in files]}))

@@ -19,7 +19,10 @@ from pathlib import Path
 
 from csp_pipeline.core import progress
 from csp_pipeline.core.settings import DBT_PROJECT_DIR, ConfigurationError, Settings
+from csp_pipeline.core.warehouse import owner_only
+from csp_pipeline.ingest.landing import secure_tree
 from csp_pipeline.orchestration import airflow_env, run_log
+from csp_pipeline.orchestration.run_lock import RunLocked, run_lock
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +75,20 @@ def prepare(settings: Settings) -> None:
 
     from csp_pipeline.orchestration.dags import WRITER_POOL
 
+    restrict_state(settings)
+
     Pool.create_or_update_pool(WRITER_POOL, slots=1, description="single DuckDB writer",
                                include_deferred=False)
+
+
+def restrict_state(settings: Settings) -> None:
+    """The warehouse (person-level, pseudonymised rows), the Airflow home (its database holds
+    XComs and logs) and the Great Expectations stores (results with sample values; Data Docs are
+    for the pipeline's engineers) readable by the pipeline's user only. Published snapshots are
+    not touched: analysts read them."""
+    owner_only(settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal"))
+    for folder in (settings.airflow_home, settings.data_dir / "gx", settings.data_dir / "work"):
+        secure_tree(folder)
 
 
 def load_dags():
@@ -97,15 +112,29 @@ def run_log_path(settings: Settings, night: date) -> Path:
     return settings.airflow_home / "logs" / "csp_runs" / f"{night}_{started:%Y%m%dT%H%M%S}.log"
 
 
-def run_night(night: date, settings: Settings | None = None, verbose: bool = False) -> NightResult:
+def run_night(night: date, settings: Settings | None = None, verbose: bool = False,
+              wait_seconds: float = 0) -> NightResult:
+    """One night, holding the data folder's run lock (a second run waits `wait_seconds` for it,
+    then is refused with RunFailed)."""
     if night < airflow_env.DAGS_START.date():
         raise ConfigurationError(f"{night} is before the DAGs' start date "
                                  f"{airflow_env.DAGS_START:%Y-%m-%d}: Airflow runs no such night")
-    # dag.test() waits out retry delays in this process: keep an operator's wait short.
-    os.environ.setdefault("CSP_RETRY_DELAY_SECONDS", "15")
     settings = settings or Settings.from_env()
     settings.require_writable()
     settings.require_landing()
+    try:
+        with run_lock(settings.data_dir, night.isoformat(), wait_seconds):
+            try:
+                return _run_night(night, settings, verbose)
+            finally:  # files the night created (logs, results, the WAL) with the default umask
+                restrict_state(settings)
+    except RunLocked as exc:
+        raise RunFailed(str(exc)) from None
+
+
+def _run_night(night: date, settings: Settings, verbose: bool) -> NightResult:
+    # dag.test() waits out retry delays in this process: keep an operator's wait short.
+    os.environ.setdefault("CSP_RETRY_DELAY_SECONDS", "15")
     result = NightResult(night=night.isoformat(), log=run_log_path(settings, night))
     progress.emit("night_started", night=result.night, log=result.log)
     with run_log.RunLog(result.log, verbose):
