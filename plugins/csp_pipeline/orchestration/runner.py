@@ -121,7 +121,6 @@ def run_night(night: date, settings: Settings | None = None, verbose: bool = Fal
                                  f"{airflow_env.DAGS_START:%Y-%m-%d}: Airflow runs no such night")
     settings = settings or Settings.from_env()
     settings.require_writable()
-    settings.require_landing()
     try:
         with run_lock(settings.data_dir, night.isoformat(), wait_seconds):
             try:
@@ -135,6 +134,7 @@ def run_night(night: date, settings: Settings | None = None, verbose: bool = Fal
 def _run_night(night: date, settings: Settings, verbose: bool) -> NightResult:
     # dag.test() waits out retry delays in this process: keep an operator's wait short.
     os.environ.setdefault("CSP_RETRY_DELAY_SECONDS", "15")
+    settings.require_landing()
     result = NightResult(night=night.isoformat(), log=run_log_path(settings, night))
     progress.emit("night_started", night=result.night, log=result.log)
     with run_log.RunLog(result.log, verbose):
