@@ -17,4 +17,4 @@ os.environ.setdefault("CSP_DEMO_MODE", "1")
 os.environ["AIRFLOW_HOME"] = str(_SESSION_DIR / "airflow")
 os.environ["CSP_DATA_DIR"] = str(_SESSION_DIR / "data")
 
-pytest_plugins = ["tests.support.pipeline"]
+pytest_plugins = ["tests.support.pipeline", "tests.support.browser"]

@@ -179,3 +179,28 @@ def test_the_last_n_snapshots_are_kept_and_current_is_the_newest(settings):
     assert len(kept) == 2 and kept[-1] == names[-1] and kept[0] == names[-2]
     doc = json.loads((settings.published_dir / "current" / "manifest.json").read_text())
     assert doc["run_id"] == "night-3"
+
+
+def test_a_report_that_cannot_be_built_fails_the_publish_and_keeps_the_previous_snapshot(
+        settings, monkeypatch):
+    """The report and dictionary are assembled in the new folder before `current` moves."""
+    from csp_pipeline.publish import snapshot
+    from csp_pipeline.publish.report.build import ReportError
+
+    build_marts(settings, "run-1", crime_rows=5_000)
+    publish(settings, "run-1")
+    current = settings.published_dir / "current"
+    first = current.resolve()
+    assert (first / "report" / "index.html").exists() and (first / "DATA_DICTIONARY.md").exists()
+
+    def broken(folder: Path) -> Path:
+        (folder / "report").mkdir()  # half-built, then fails
+        raise ReportError("template missing")
+
+    monkeypatch.setattr(snapshot, "build_report", broken)
+    build_marts(settings, "run-2", crime_rows=5_000)
+    with pytest.raises(ReportError):
+        publish(settings, "run-2")
+    assert current.resolve() == first
+    assert json.loads((current / "manifest.json").read_text())["run_id"] == "run-1"
+    assert sorted(p.name for p in (settings.published_dir / "snapshots").iterdir()) == [first.name]

@@ -58,6 +58,32 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rebuild the current snapshot's report; with --pdf, print an area's page (the board pack)."""
+    from csp_pipeline.publish.report import build_report
+    from csp_pipeline.publish.report.build import page_for
+    from csp_pipeline.publish.report.pdf import PrintError, print_pdf
+
+    current = Settings.from_env().published_dir / "current"
+    if not (current / "manifest.json").exists():
+        print(f"csp report: no published snapshot at {current}; run `csp run` first",
+              file=sys.stderr)
+        return 2
+    index = build_report(current.resolve())
+    print(f"report: {index}")
+    if args.pdf:
+        page = page_for(index.parent, args.area)
+        if page is None:
+            print(f"csp report: no page for area {args.area} in {index.parent}", file=sys.stderr)
+            return 2
+        try:
+            print(f"board pack: {print_pdf(page, Path(args.pdf))}")
+        except PrintError as exc:
+            print(f"csp report: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
 def cmd_release(args: argparse.Namespace) -> int:
     from csp_pipeline.ingest.promote import release
 
@@ -111,6 +137,12 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", help="loaded, quarantined and published, per feed").set_defaults(
         func=cmd_status)
+
+    rep = sub.add_parser("report", help="rebuild the current snapshot's report (--pdf: print "
+                                        "the board pack)")
+    rep.add_argument("--pdf", metavar="FILE", help="also print an area's page to this PDF")
+    rep.add_argument("--area", help="area code for --pdf (default: the report's first area)")
+    rep.set_defaults(func=cmd_report)
 
     rel = sub.add_parser("release", help="return a fixed quarantined file to the landing zone")
     rel.add_argument("file", help="quarantined file, e.g. fire/incidents_20240531.csv")
