@@ -27,11 +27,15 @@ COMMON = {"la_code": "ONS code of the local authority area (e.g. E06000001).",
           "sort_order": "Order in which the board paper lists the rows."}
 # Unit by column name, first match wins (suffix or exact name).
 UNITS = [("_suppressed", "flag (true = the column's value is suppressed)"),
+         ("term_number", "number (1 autumn, 2 spring, 3 summer)"),
+         ("ward_rank", "rank (1 = most fires)"), ("population_year", "year (mid-year estimate)"),
+         ("incidents", "count of incidents"), ("rolling_12m", "count of incidents"),
+         ("fires", "count of fires"),
          ("pct_change", "percent change on the same period last year, whole number"),
          ("_pct", "percent"), ("rate_per_100k", "per 100,000 population aged 10-17"),
          ("rate_per_1000_population", "per 1,000 resident population"),
          ("custody_rate_per_1000", "per 1,000 population aged 10-17"),
-         ("_rate", "percent of pupils"), ("relative_rate_index", "ratio (1.00 = proportionate)"),
+         ("_rate", "per 100 pupils"), ("relative_rate_index", "ratio (1.00 = proportionate)"),
          ("reoffences_per_reoffender", "reoffences per reoffender"),
          ("cost_gbp", "pounds sterling (GBP)"), ("population_10_17", "people (estimate)"),
          ("month", "date (first day of the month)"), ("quarter", "date (first day of the quarter)"),
@@ -51,6 +55,8 @@ def unit(column: str, counts: set[str], data_type: str) -> str:
     for name, text in UNITS:
         if column == name or column.endswith(name) or column.startswith(name):
             return text
+    if data_type == "BOOLEAN":
+        return "flag"
     return "number" if data_type in ("BIGINT", "INTEGER", "DOUBLE", "HUGEINT") \
         or data_type.startswith("DECIMAL") else "text"
 
