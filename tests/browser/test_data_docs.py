@@ -23,10 +23,12 @@ def test_data_docs_index_works_offline(chromium, pipeline_run: PipelineRun):
     # Bootstrap's grid and bootstrap-table's toolbar are styled; the logo and icons loaded.
     assert page.evaluate("getComputedStyle(document.querySelector('.alert-secondary'))"
                          ".backgroundColor") == "rgb(226, 227, 229)"  # Bootstrap 4's
-    assert page.locator(".bootstrap-table .fixed-table-toolbar").count() == 1
+    assert page.locator(".bootstrap-table .fixed-table-toolbar").count() >= 1
     assert page.evaluate("[...document.images].filter(i => i.src.includes('logo'))"
                          ".every(i => i.naturalWidth > 0)")
-    assert page.evaluate("document.fonts.check('16px \"Font Awesome 6 Free\"')")
+    assert "Font Awesome 6 Free" in page.evaluate(  # the status icons' font, from the site
+        "document.fonts.ready.then(fs => [...fs].filter(f => f.status == 'loaded')"
+        ".map(f => f.family))")
     page.screenshot(path=str(artefact_dir("data-docs") / "index.png"))
     page.context.close()
 
