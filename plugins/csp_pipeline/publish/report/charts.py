@@ -72,7 +72,8 @@ def crime_by_type(title: str, rows: list[dict]) -> dict:
                          "y": [value(r, col) for r in mine], "visible": i == 0,
                          "line": {"dash": "dot" if col.endswith("year") else "solid"}})
         visible = [j // 2 == i for j in range(2 * len(types))]
-        buttons.append({"label": t, "method": "update", "args": [{"visible": visible}]})
-    layout = _layout(title, "Incidents", updatemenus=[{"buttons": buttons, "x": 1, "y": 1.25,
+        buttons.append({"label": t, "method": "update",
+                        "args": [{"visible": visible}, {"title.text": f"{title}: {t}"}]})
+    layout = _layout(f"{title}: {types[0]}" if types else title, "Incidents", updatemenus=[{"buttons": buttons, "x": 1, "y": 1.25,
                                                        "xanchor": "right"}])
     return {"data": data, "layout": layout}

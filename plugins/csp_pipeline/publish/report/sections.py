@@ -131,7 +131,7 @@ def crime(snap: Snapshot, la: str) -> Section:
         pivot_table("Incidents by month and type (last 13 months)", "cs_crime_monthly", la,
                     latest_first(trend, "month"), "month", "crime_type", "incidents", key,
                     "Month"),
-        charts.crime_by_type("Monthly incidents against last year (pick a type)", trend),
+        charts.crime_by_type("Incidents this year and same month last year", trend),
         collapsed=True))
     return section
 
