@@ -31,8 +31,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# Python: ruff (pyflakes, import order, bugbear; pyproject.toml). dbt SQL: sqlfluff (dbt_project/.sqlfluff).
 lint: install
 	$(BIN)/ruff check plugins dags tests benchmarks
+	cd dbt_project && ../$(BIN)/sqlfluff lint models macros tests --disable-progress-bar
 
 bench: install
 	$(BIN)/python benchmarks/bench_load.py

@@ -17,11 +17,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from csp_pipeline.orchestration import alerts
-from csp_pipeline.ingest.promote import process
-from csp_pipeline.ingest.landing import match
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.ingest.landing import match
+from csp_pipeline.ingest.promote import process
+from csp_pipeline.orchestration import alerts
 from tests.support.rows import valid_rows, write_extract
 
 

@@ -17,13 +17,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.ingest import gate
-
-from csp_pipeline.ingest import promote
 from csp_pipeline.cli.main import main as csp
-from csp_pipeline.ingest.promote import Outcome
 from csp_pipeline.core.registry import Column, Kind, Rule, load_registry
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.ingest import gate, promote
+from csp_pipeline.ingest.promote import Outcome
 from csp_pipeline.ingest.suites import load_suite
 from tests.support.rows import Row, csv_bytes, repair, valid_rows, write_extract
 from tests.support.warehouse import env_for, process_landed, sql
@@ -189,19 +187,8 @@ ROW_CASES = [pytest.param(k.id, d.name, id=f"{k.id}-{d.name}")
 
 # --- fixtures and helpers -------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def shared_data_dir(tmp_path_factory) -> Path:
-    """One data dir for the module: its GE project (checkpoints, results) is built once."""
-    return tmp_path_factory.mktemp("gate-data")
-
-
 def make_settings(root: Path, data_dir: Path) -> Settings:
     return Settings.from_env(env_for(root, data_dir))
-
-
-@pytest.fixture
-def settings(tmp_path, shared_data_dir) -> Settings:
-    return make_settings(tmp_path, shared_data_dir)
 
 
 def run(settings: Settings, path: Path, run_id: str = "test-run") -> Outcome:
@@ -322,7 +309,7 @@ def test_a_bad_file_is_quarantined_with_a_report_and_nothing_else_changes(defect
     moved = s.quarantine_dir / kind.feed / got["bad"].name
     assert moved.exists() and report["file"] == label
     md = moved.with_suffix(".report.md").read_text()
-    for (rule, column), f in failures(report).items():
+    for rule, column in failures(report):
         assert f"rule '{rule}'" in md and (column is None or repr(column) in md)
     assert f"csp release {label}" in md
     # PII values masked in samples; no raw identifier anywhere it could be written.

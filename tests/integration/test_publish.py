@@ -13,17 +13,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.publish.snapshot import SNAPSHOT_DB, publish
+from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import ensure_schema
+from csp_pipeline.publish.snapshot import SNAPSHOT_DB, publish
 
 CRIME_ROWS = {"run-1": 400_000, "run-2": 450_000}  # big enough that a publish takes a while
 CUSTODY = [("E06000001", 3, 0), ("E06000002", 12, 5), ("E06000003", 0, 2)]
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"CSP_DATA_DIR": str(tmp_path / "data")})
 
 
 def build_marts(settings: Settings, run_id: str, crime_rows: int | None = None) -> None:

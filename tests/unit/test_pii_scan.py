@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.privacy.leak_scan import identifiers_from_extracts, scan
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.privacy.leak_scan import identifiers_from_extracts, scan
 
 CHILD = {"CHILD_ID": "HP000777", "FORENAME": "Zebedee", "SURNAME": "Quixwell",
          "DATE_OF_BIRTH": "2009-03-17", "SEX": "M", "ETHNICITY": "White",

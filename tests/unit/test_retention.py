@@ -11,26 +11,20 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.schema import ensure_schema
+from csp_pipeline.core.settings import ConfigurationError, Settings
+from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest import quarantine
 from csp_pipeline.ingest.gate import RuleResult
-from csp_pipeline.ingest.landing import discover, fingerprint
-from csp_pipeline.core.registry import load_registry
-from csp_pipeline.ingest.landing import secure_tree
+from csp_pipeline.ingest.landing import discover, fingerprint, secure_tree
 from csp_pipeline.privacy.retention import purge_expired
-from csp_pipeline.core.settings import ConfigurationError
-from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import connect, ensure_schema
 
 NOW = datetime(2024, 5, 31, 2, 0)
 
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"CSP_DATA_DIR": str(tmp_path / "data")})
 
 
 def land(settings: Settings, feed: str, name: str, text: str = "A,B\n1,2\n") -> Path:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-import duckdb
-
-from csp_pipeline.ingest.backfill import consolidate
-from csp_pipeline.transform.dbt_docs import docs_dir
-from csp_pipeline.ingest.gate import data_docs_index
+from csp_pipeline.core import ledger
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import DEMO_PSEUDONYM_KEY, Settings
+from csp_pipeline.core.warehouse import connect
+from csp_pipeline.ingest.backfill import consolidate
+from csp_pipeline.ingest.gate import data_docs_index
 from csp_pipeline.publish.report.sections import FIRE_INDICATORS, comparison_headers
 from csp_pipeline.publish.report.tables import SUPPRESSED, SUPPRESSED_NOTE
+from csp_pipeline.transform.dbt_docs import docs_dir
 
 DEMO_END = date(2024, 5, 31)
 DEMO_START = date(2022, 5, 1)
@@ -34,14 +34,13 @@ def summary(settings: Settings) -> str:
     lines = []
     # Not read_only: `csp run` ran dbt in this process, and DuckDB refuses a second connection
     # to an open file with another configuration.
-    with duckdb.connect(str(settings.warehouse)) as con:
-        rows = con.execute("""
-            SELECT d.feed, d.kind, count(*) FILTER (WHERE status = 'loaded') files,
-                   coalesce(sum(rows) FILTER (WHERE status = 'loaded'), 0) rows_loaded,
-                   count(*) FILTER (WHERE status = 'quarantined') quarantined,
-                   (SELECT count(*) FILTER (WHERE v.success) || '/' || count(*)
-                    FROM meta.validation_results v WHERE v.feed = d.feed AND v.kind = d.kind)
-            FROM meta.deliveries d GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    with connect(settings.warehouse) as con:
+        kinds = ledger.per_kind(con)
+        passed_of = {(feed, kind): f"{passed}/{run}" for feed, kind, passed, run in con.execute(
+            """SELECT feed, kind, count(*) FILTER (WHERE success), count(*)
+               FROM meta.validation_results GROUP BY ALL""").fetchall()}
+    rows = [(feed, kind, files, n, quarantined, passed_of.get((feed, kind), "0/0"))
+            for feed, kind, files, n, _, _, quarantined, _ in kinds]
     lines.append(f"{'feed/kind':40} {'files':>6} {'rows loaded':>12} {'quarantined':>11} "
                  f"{'checks passed':>14}")
     for feed, kind, files, n, quarantined, checks in rows:
@@ -64,7 +63,7 @@ def summary(settings: Settings) -> str:
 def fire_table(settings: Settings) -> str:
     """The Hartlepool district monthly fire performance table for the latest month."""
     db = settings.published_dir / "current" / "published.duckdb"
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db, read_only=True) as con:
         month = con.execute("SELECT max(month) FROM marts.cs_fire_monthly_performance "
                             "WHERE la_code = ?", [HARTLEPOOL]).fetchone()[0]
         rows = con.execute("""
@@ -73,9 +72,9 @@ def fire_table(settings: Settings) -> str:
                            [HARTLEPOOL, month]).fetchall()
     order = FIRE_INDICATORS
     rows.sort(key=lambda r: order.index(r[0]) if r[0] in order else len(order))
-    first, prev, cur, direction, change = comparison_headers("Indicator", month)
+    first, prev, cur, travel, change = comparison_headers("Indicator", month)
     out = [f"Hartlepool District Monthly Performance {month:%B %Y}: Incident summary", "",
-           f"{first:38} {prev:>7} {cur:>7}  {direction:36} {change:>8}"]
+           f"{first:38} {prev:>7} {cur:>7}  {travel:36} {change:>8}"]
     for indicator, before, now, direction, pct in rows:
         pct_text = "-" if pct is None else f"{pct}%"
         out.append(f"{indicator:38} {_cell(before):>7} {_cell(now):>7}  {direction or '-':36} "

@@ -1,116 +1,80 @@
-"""Connections to the DuckDB warehouse and the pipeline's own bookkeeping tables (schema `meta`)."""
+"""Every DuckDB connection the package opens, and the catalog queries (tables, columns).
+
+`connect` opens the warehouse file (or another DuckDB file, such as a published snapshot) for
+writing or read-only; `memory` opens an in-memory database for SQL over files. Opening through
+here keeps one configuration: DuckDB refuses a second connection to an open file with another.
+The tables themselves are created by `schema.ensure_schema`.
+"""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
 
-from csp_pipeline.core import reference
-from csp_pipeline.core.registry import LINEAGE_COLUMNS, Kind, load_registry
 
-META_DDL = """
-CREATE SCHEMA IF NOT EXISTS meta;
-CREATE SCHEMA IF NOT EXISTS raw;
-CREATE TABLE IF NOT EXISTS meta.deliveries (
-    content_hash VARCHAR NOT NULL,
-    feed VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,
-    extract_date DATE NOT NULL,
-    stream VARCHAR,                   -- landing.Extract.stream: what a re-issued file replaces
-    source_file VARCHAR NOT NULL,
-    bytes BIGINT,
-    rows BIGINT,                      -- rows loaded
-    status VARCHAR NOT NULL,          -- loaded | quarantined | superseded | released
-    reason VARCHAR,
-    run_id VARCHAR NOT NULL,
-    processed_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
--- rows rejected by reject rules (rows in the file = rows + rows_rejected when loaded)
-ALTER TABLE meta.deliveries ADD COLUMN IF NOT EXISTS rows_rejected BIGINT DEFAULT 0;
-CREATE TABLE IF NOT EXISTS meta.rejected_rows (  -- one row per rejected row and failed rule
-    run_id VARCHAR NOT NULL,
-    feed VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,
-    source_file VARCHAR NOT NULL,
-    content_hash VARCHAR NOT NULL,
-    extract_date DATE NOT NULL,
-    row_number BIGINT NOT NULL,       -- 1-based data row in the delivered file
-    column_name VARCHAR,
-    rule VARCHAR NOT NULL,
-    value VARCHAR,                    -- as audited; '***' for identifier columns
-    rejected_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
-CREATE TABLE IF NOT EXISTS meta.validation_results (
-    run_id VARCHAR NOT NULL,
-    feed VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,
-    source_file VARCHAR NOT NULL,
-    content_hash VARCHAR NOT NULL,
-    extract_date DATE NOT NULL,
-    suite VARCHAR NOT NULL,
-    expectation VARCHAR NOT NULL,
-    column_name VARCHAR,
-    severity VARCHAR NOT NULL,        -- blocking | reject | warning
-    success BOOLEAN NOT NULL,
-    element_count BIGINT,
-    unexpected_count BIGINT,
-    sample_rows VARCHAR,
-    validated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
-CREATE TABLE IF NOT EXISTS meta.retention_log (
-    path VARCHAR NOT NULL,            -- the deleted file (landing or quarantine)
-    feed VARCHAR,
-    kind VARCHAR,
-    extract_date DATE,
-    reason VARCHAR NOT NULL,          -- loaded | quarantined | rejected
-    content_hash VARCHAR,
-    retention_days INTEGER NOT NULL,
-    deleted_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
-CREATE TABLE IF NOT EXISTS meta.key_rotations (
-    old_key_id VARCHAR NOT NULL,      -- HMAC(key, 'csp-key-id'), never the key itself
-    new_key_id VARCHAR NOT NULL,
-    source_files BIGINT NOT NULL,
-    pseudonyms_mapped BIGINT NOT NULL,
-    rows_updated BIGINT NOT NULL,
-    rows_dropped BIGINT NOT NULL,
-    rotated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
-CREATE TABLE IF NOT EXISTS meta.runs (
-    run_id VARCHAR NOT NULL,
-    stage VARCHAR NOT NULL,
-    detail VARCHAR,
-    finished_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
-"""
+def open_connection(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection the caller closes (prefer `connect`); the file's folder must exist."""
+    return duckdb.connect(str(path), read_only=read_only)
 
 
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    """A connection to a DuckDB file, closed on leaving; a writer creates the file's folder."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = open_connection(path, read_only)
     try:
         yield con
     finally:
         con.close()
 
 
-def raw_table_ddl(kind: Kind) -> str:
-    cols = [f'"{c.warehouse_name}" {c.warehouse_type}' for c in kind.stored_columns]
-    cols += [f"{name} {typ}" for name, typ in LINEAGE_COLUMNS.items()]
-    return f"CREATE TABLE IF NOT EXISTS {kind.raw_table} ({', '.join(cols)})"
+@contextmanager
+def memory() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory database: SQL over CSV or Parquet files, or an ATTACHed DuckDB file."""
+    con = duckdb.connect()
+    try:
+        yield con
+    finally:
+        con.close()
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create meta tables, one raw table per declared kind (empty for a feed that never
-    delivered, so that dbt builds whatever subset of feeds a deployment has) and the tables of
-    the deployment's reference rows (idempotent)."""
-    con.execute(META_DDL)
-    con.execute("ALTER TABLE meta.deliveries ADD COLUMN IF NOT EXISTS stream VARCHAR")
-    for kind in load_registry().kinds:
-        con.execute(raw_table_ddl(kind))
-        con.execute(f"ALTER TABLE {kind.raw_table} ADD COLUMN IF NOT EXISTS _stream VARCHAR")
-    reference.ensure_tables(con)
+@dataclass(frozen=True)
+class CatalogColumn:
+    schema: str
+    table: str
+    column: str
+    data_type: str
+
+
+def columns(con: duckdb.DuckDBPyConnection, schema: str | None = None, table: str | None = None,
+            database: str | None = None, base_tables: bool = False) -> list[CatalogColumn]:
+    """The columns of the database's relations (default: the current database), optionally of
+    one schema and table, or of base tables only (not views); by schema, table and position."""
+    rows = con.execute(
+        """SELECT c.schema_name, c.table_name, c.column_name, c.data_type FROM duckdb_columns() c
+           WHERE c.database_name = coalesce($database, current_database())
+           AND ($schema IS NULL OR c.schema_name = $schema)
+           AND ($table IS NULL OR c.table_name = $table)
+           AND (NOT $base_tables OR (c.database_name, c.schema_name, c.table_name) IN
+                (SELECT database_name, schema_name, table_name FROM duckdb_tables()))
+           ORDER BY c.schema_name, c.table_name, c.column_index""",
+        {"database": database, "schema": schema, "table": table, "base_tables": base_tables},
+    ).fetchall()
+    return [CatalogColumn(*r) for r in rows]
+
+
+def column_names(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    """The columns of one relation of the current database, in order."""
+    return [c.column for c in columns(con, schema, table)]
+
+
+def tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    """The base tables of one schema of the current database, by name."""
+    return [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? ORDER BY 1", [schema]).fetchall()]

@@ -16,8 +16,8 @@ so a clean chunk costs nothing more and a hopeless file no more than before.
 from __future__ import annotations
 
 import hashlib
-import time
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -32,10 +32,11 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)
 import great_expectations as gx  # noqa: E402  (after quietening its import-time logging)
 from great_expectations.expectations.expectation import _mostly_success  # noqa: E402
 
-from csp_pipeline.ingest.extract_sql import UNPARSED, audit_sql, q, read_csv_sql  # noqa: E402
 from csp_pipeline.core.registry import Kind, Variant  # noqa: E402
-from csp_pipeline.ingest.suites import load_suite  # noqa: E402
+from csp_pipeline.core.sql import ident  # noqa: E402
 from csp_pipeline.ingest.data_docs_assets import localise_site  # noqa: E402
+from csp_pipeline.ingest.extract_sql import UNPARSED, audit_sql, read_csv_sql  # noqa: E402
+from csp_pipeline.ingest.suites import load_suite  # noqa: E402
 
 CHUNK_ROWS = 100_000
 SAMPLE_ROWS = 20
@@ -395,13 +396,9 @@ def scan_sql(kind: Kind, header: list[str], variant: Variant | None = None) -> s
     DuckDB parses (and checks the UTF-8 of) only the CSV columns a query uses, so the scan also
     computes one flag over every header column: a bad byte anywhere is a rejected row.
     """
-    source = f" FROM {read_csv_sql(header)}"
-    view = audit_sql(kind, header, variant)
-    if not view.endswith(source):
-        raise AssertionError("audit_sql no longer ends with read_csv_sql: update scan_sql")
-    every_field = " AND ".join(f"{q(h)} IS NULL" for h in header) or "true"
-    view = f"{view.removesuffix(source)}, ({every_field}) AS _all_fields_read{source}"
-    columns = ", ".join(q(c) for c in (*_checked_columns(kind), "_all_fields_read"))
+    every_field = " AND ".join(f"{ident(h)} IS NULL" for h in header) or "true"
+    view = audit_sql(kind, header, variant, extra=(f"({every_field}) AS _all_fields_read",))
+    columns = ", ".join(ident(c) for c in (*_checked_columns(kind), "_all_fields_read"))
     return f"SELECT {columns} FROM ({view})"
 
 

@@ -15,17 +15,20 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from csp_pipeline.core import ledger
+from csp_pipeline.core.reference import code_lists, register_views
+from csp_pipeline.core.schema import ensure_schema
+from csp_pipeline.core.settings import Settings
+from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest import quarantine
 from csp_pipeline.ingest.extract_sql import promote_sql
 from csp_pipeline.ingest.gate import GateParams, RuleResult, audit, rejections
 from csp_pipeline.ingest.landing import Extract, fingerprint, read_header, utf8_copy
-from csp_pipeline.ingest.pseudonymise import hmac_pads
-from csp_pipeline.core.reference import code_lists, register_views
-from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import connect, ensure_schema
+from csp_pipeline.ingest.pseudonymise import pad_params
 
 log = logging.getLogger(__name__)
 RECENT_DELIVERIES = 5
+SKIPPED = "skipped"  # an outcome, not a ledger status: these bytes were processed before
 
 
 @dataclass
@@ -34,7 +37,7 @@ class Outcome:
     feed: str
     kind: str
     extract_date: str
-    status: str  # loaded | quarantined | skipped
+    status: str  # ledger.Status LOADED or QUARANTINED, or SKIPPED
     rows: int = 0
     rows_rejected: int = 0
     checks_passed: int = 0
@@ -51,7 +54,7 @@ def _sql_params(extract: Extract, readable: Path, key: bytes | None) -> dict:
     params: dict = {"path": str(readable)}
     if any(c.pii in ("pseudonym",) for c in extract.kind.columns):
         assert key is not None
-        params["ipad"], params["opad"] = hmac_pads(key)
+        params.update(pad_params(key))
     return params
 
 
@@ -63,19 +66,8 @@ def _min_rows(con: duckdb.DuckDBPyConnection, extract: Extract, ratio: float) ->
     and so does a supplementary file (released rejects: a few rows added to a delivery)."""
     if extract.supplementary:
         return 0
-    expected = con.execute(
-        """WITH dated AS (
-               SELECT extract_date, sum(rows) AS rows FROM meta.deliveries
-               WHERE feed = ? AND kind = ? AND status = 'loaded' AND extract_date < ?
-               GROUP BY extract_date ORDER BY extract_date DESC LIMIT ?),
-           per_day AS (
-               SELECT rows / (extract_date - lag(extract_date) OVER (ORDER BY extract_date))
-                   AS rate FROM dated)
-           SELECT median(rate) * (CAST(? AS DATE) - (SELECT max(extract_date) FROM dated))
-           FROM per_day WHERE rate IS NOT NULL""",
-        [extract.kind.feed, extract.kind.name, extract.extract_date, RECENT_DELIVERIES + 1,
-         extract.extract_date],
-    ).fetchone()[0]
+    expected = ledger.expected_rows(con, extract.kind.feed, extract.kind.name,
+                                    extract.extract_date, RECENT_DELIVERIES)
     return int(expected * ratio) if expected else 0
 
 
@@ -90,15 +82,12 @@ def _record_results(con, run_id: str, extract: Extract, digest: str, results: li
     )
 
 
-def _record_delivery(con, extract: Extract, digest: str, rows: int, status: str,
+def _record_delivery(con, extract: Extract, digest: str, rows: int, status: ledger.Status,
                      reason: str | None, run_id: str, rows_rejected: int = 0) -> None:
-    con.execute(
-        """INSERT INTO meta.deliveries (content_hash, feed, kind, extract_date, stream, source_file,
-           bytes, rows, status, reason, run_id, rows_rejected) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
-        [digest, extract.kind.feed, extract.kind.name, extract.extract_date, extract.stream,
-         extract.path.name, extract.path.stat().st_size if extract.path.exists() else None, rows,
-         status, reason, run_id, rows_rejected],
-    )
+    delivery = ledger.Delivery(
+        digest, extract.kind.feed, extract.kind.name, extract.extract_date, extract.stream,
+        extract.path.name, extract.path.stat().st_size if extract.path.exists() else None)
+    ledger.record(con, delivery, status, rows, reason, run_id, rows_rejected)
 
 
 REJECTED = "_rejected"  # the relation of this file's rejections while it is promoted
@@ -113,19 +102,6 @@ def _record_rejections(con, run_id: str, extract: Extract, digest: str) -> None:
          extract.extract_date])
 
 
-def already_processed(con, extract: Extract, digest: str) -> str | None:
-    """Status of an earlier delivery of these exact bytes for the same kind and extract date.
-
-    (Two nights' header-only files have the same bytes but are different deliveries.)
-    """
-    row = con.execute(
-        """SELECT status FROM meta.deliveries WHERE content_hash = ? AND feed = ? AND kind = ?
-           AND extract_date = ? AND status IN ('loaded', 'quarantined')
-           ORDER BY processed_at DESC LIMIT 1""",
-        [digest, extract.kind.feed, extract.kind.name, extract.extract_date]).fetchone()
-    return row[0] if row else None
-
-
 def _promote(con: duckdb.DuckDBPyConnection, extract: Extract, header: list[str],
              sql_params: dict, digest: str, run_id: str, skip: str | None) -> int:
     """Replace the kind's rows for this extract date and stream with the file's rows (a
@@ -135,10 +111,7 @@ def _promote(con: duckdb.DuckDBPyConnection, extract: Extract, header: list[str]
     if not extract.supplementary:
         con.execute(f"DELETE FROM {kind.raw_table} WHERE _extract_date = ? AND _stream = ?",
                     [extract.extract_date, extract.stream])
-        con.execute(
-            """UPDATE meta.deliveries SET status = 'superseded' WHERE feed = ? AND kind = ?
-               AND extract_date = ? AND stream = ? AND status = 'loaded'""",
-            [kind.feed, kind.name, extract.extract_date, extract.stream])
+        ledger.supersede(con, kind.feed, kind.name, extract.extract_date, extract.stream)
     promote = dict(sql_params, path_name=extract.path.name, hash=digest,
                    date=extract.extract_date, stream=extract.stream, run=run_id)
     con.execute(promote_sql(kind, header, extract.variant, skip), promote)
@@ -154,35 +127,43 @@ def _audited_rows(results: list[RuleResult]) -> int | None:
     return None
 
 
+def _audit_file(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract,
+                readable: Path, key: bytes | None) -> tuple[list[RuleResult], list[str], dict]:
+    """The gate's results for the file (an unreadable file fails one blocking rule), with its
+    header and the SQL parameters that read it."""
+    kind = extract.kind
+    if extract.variant is not None:  # its expressions may look values up in ref_<file>
+        register_views(con, settings)
+    header = read_header(readable)
+    params = GateParams(extract.extract_date,
+                        _min_rows(con, extract, settings.volume_drop_ratio),
+                        code_lists(settings, [c.reference for c in kind.columns if c.reference]))
+    sql_params = _sql_params(extract, readable, key)
+    try:
+        results = audit(con, kind, readable, header, params, sql_params,
+                        settings.data_dir / "gx", extract.variant)
+    except duckdb.Error as exc:  # unreadable file: encoding, structure DuckDB cannot parse
+        results = [RuleResult(expectation="csv_readable", rule="file is readable UTF-8 CSV",
+                              column=None, severity="blocking", success=False,
+                              unexpected_count=1, values=[str(exc).splitlines()[0][:300]])]
+    return results, header, sql_params
+
+
 def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None) -> Outcome:
     """Audit and promote (or quarantine) one extract. Safe to repeat: identical bytes are skipped."""
     kind = extract.kind
     base = Outcome(file=extract.label, feed=kind.feed, kind=kind.name,
-                   extract_date=extract.extract_date, status="skipped")
+                   extract_date=extract.extract_date, status=SKIPPED)
     digest = fingerprint(extract.path)
     with connect(settings.warehouse) as con, ExitStack() as stack:
         ensure_schema(con)
-        seen = already_processed(con, extract, digest)
+        seen = ledger.earlier_status(con, digest, kind.feed, kind.name, extract.extract_date)
         if seen:
-            base.reason = f"identical bytes already {seen}"
+            base.reason = f"identical bytes already {seen.value}"
             return base
         # a non-UTF-8 file is transcoded only once it is known to be new
         readable = stack.enter_context(utf8_copy(extract, settings.data_dir / "work"))
-        if extract.variant is not None:  # its expressions may look values up in ref_<file>
-            register_views(con, settings)
-        header = read_header(readable)
-        params = GateParams(extract.extract_date,
-                            _min_rows(con, extract, settings.volume_drop_ratio),
-                            code_lists(settings, [c.reference for c in kind.columns if c.reference]))
-        sql_params = _sql_params(extract, readable, key)
-        gx_root = settings.data_dir / "gx"
-        try:
-            results = audit(con, kind, readable, header, params, sql_params, gx_root,
-                            extract.variant)
-        except duckdb.Error as exc:  # unreadable file: encoding, structure DuckDB cannot parse
-            results = [RuleResult(expectation="csv_readable", rule="file is readable UTF-8 CSV",
-                                  column=None, severity="blocking", success=False,
-                                  unexpected_count=1, values=[str(exc).splitlines()[0][:300]])]
+        results, header, sql_params = _audit_file(con, settings, extract, readable, key)
         failed = [r for r in results if not r.success]
         blocking = [r for r in failed if r.severity == "blocking"]
         base.checks_passed = len(results) - len(failed)
@@ -195,53 +176,66 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
         _record_results(con, run_id, extract, digest, results)
         if blocking:
             reason = "; ".join(r.describe(extract.label) for r in blocking)
-            _record_delivery(con, extract, digest, 0, "quarantined", reason, run_id)
+            _record_delivery(con, extract, digest, 0, ledger.Status.QUARANTINED, reason, run_id)
             con.execute("COMMIT")
             quarantine.move(settings, extract, digest, run_id, results, audited)
             log.error("quarantined %s: %s", extract.label, reason)
-            base.status, base.reason = "quarantined", reason
+            base.status, base.reason = ledger.Status.QUARANTINED.value, reason
             return base
         rejected = rejections(results)
         base.rejects = [r.describe(extract.label) for r in failed if r.rejects_rows]
         for w in base.rejects:
             log.warning(w)
         rows_rejected = len({row for row, *_ in rejected})
-        # Promote in one transaction: a re-issued extract for the same kind and date replaces
-        # the earlier delivery; rows from other dates stay (staging keeps each key's latest).
-        # Any error before COMMIT rolls all of it back: the earlier delivery stays, nothing is
-        # half-loaded, no rejection is recorded, and the file is processed again on the next run.
-        written: list[Path] = []
-        if rejected:
-            con.register(REJECTED, pd.DataFrame(
-                rejected, columns=["row_number", "column_name", "rule", "value"]))
-        try:
-            rows = _promote(con, extract, header, sql_params, digest, run_id,
-                            REJECTED if rejected else None)
-            if audited is not None and rows != audited - rows_rejected:
-                raise RuntimeError(f"{extract.label}: {rows} rows promoted but {audited} audited "
-                                   f"and {rows_rejected} rejected; was the file changed while "
-                                   "it was processed?")
-            if rejected:
-                _record_rejections(con, run_id, extract, digest)
-                counts = {"in_file": audited, "loaded": rows, "rejected": rows_rejected,
-                          "quarantined": 0}
-                written = quarantine.write_rejects(settings, con, extract, readable, header,
-                                                   REJECTED, digest, run_id, results, counts)
-            _record_delivery(con, extract, digest, rows, "loaded", None, run_id, rows_rejected)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
-        finally:
-            if rejected:
-                con.unregister(REJECTED)
-    base.status, base.rows, base.rows_rejected = "loaded", rows, rows_rejected
+        rows = _load(con, settings, extract, readable, header, sql_params, digest, run_id,
+                     results, audited, rejected)
+    base.status, base.rows, base.rows_rejected = ledger.Status.LOADED.value, rows, rows_rejected
     if rows_rejected:
         log.warning("%s: %d row(s) rejected, kept in %s", extract.label, rows_rejected,
                     quarantine.rejects_path(settings, extract))
     return base
+
+
+def _load(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract, readable: Path,
+          header: list[str], sql_params: dict, digest: str, run_id: str,
+          results: list[RuleResult], audited: int | None, rejected: list) -> int:
+    """Promote the audited file, leaving out its rejected rows (kept in quarantine), and record
+    the delivery, in the transaction process() began; returns the rows promoted.
+
+    A re-issued extract for the same kind and date replaces the earlier delivery; rows from
+    other dates stay (staging keeps each key's latest). Any error before COMMIT rolls all of it
+    back: the earlier delivery stays, nothing is half-loaded, no rejection is recorded, and the
+    file is processed again on the next run."""
+    rows_rejected = len({row for row, *_ in rejected})
+    written: list[Path] = []
+    if rejected:
+        con.register(REJECTED, pd.DataFrame(
+            rejected, columns=["row_number", "column_name", "rule", "value"]))
+    try:
+        rows = _promote(con, extract, header, sql_params, digest, run_id,
+                        REJECTED if rejected else None)
+        if audited is not None and rows != audited - rows_rejected:
+            raise RuntimeError(f"{extract.label}: {rows} rows promoted but {audited} audited "
+                               f"and {rows_rejected} rejected; was the file changed while "
+                               "it was processed?")
+        if rejected:
+            _record_rejections(con, run_id, extract, digest)
+            counts = {"in_file": audited, "loaded": rows, "rejected": rows_rejected,
+                      "quarantined": 0}
+            written = quarantine.write_rejects(settings, con, extract, readable, header,
+                                               REJECTED, digest, run_id, results, counts)
+        _record_delivery(con, extract, digest, rows, ledger.Status.LOADED, None, run_id,
+                         rows_rejected)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        if rejected:
+            con.unregister(REJECTED)
+    return rows
 
 
 def release(settings: Settings, quarantined_file: Path) -> Path:
@@ -260,10 +254,7 @@ def release(settings: Settings, quarantined_file: Path) -> Path:
     if settings.warehouse.exists():
         with connect(settings.warehouse) as con:
             ensure_schema(con)
-            con.execute(
-                """UPDATE meta.deliveries SET status = 'released'
-                   WHERE feed = ? AND source_file = ? AND status = 'quarantined'""",
-                [feed, quarantined_file.name])
+            ledger.release(con, feed, quarantined_file.name)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(quarantined_file), target)
     for suffix in (".report.json", ".report.md"):

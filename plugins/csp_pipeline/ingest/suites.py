@@ -18,10 +18,10 @@ from pathlib import Path
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from csp_pipeline.ingest.extract_sql import UNPARSED
 from csp_pipeline.core.reference import parameter
 from csp_pipeline.core.registry import Kind
 from csp_pipeline.core.settings import EXPECTATIONS_DIR
+from csp_pipeline.ingest.extract_sql import UNPARSED
 
 MAX_ROWS = 50_000_000
 OPS = {">=": True, ">": False}

@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from csp_pipeline.orchestration import airflow_env
 from csp_pipeline.core.settings import DBT_PROJECT_DIR, Settings
+from csp_pipeline.orchestration import airflow_env
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from csp_pipeline.ingest.landing import fingerprint, match
+from csp_pipeline.core import ledger
 from csp_pipeline.core.registry import REJECTS_SUFFIX, load_registry
+from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import connect, ensure_schema
+from csp_pipeline.core.warehouse import connect
+from csp_pipeline.ingest.landing import fingerprint, match
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +61,7 @@ def expired_files(settings: Settings, today: date, days: int, con) -> list[Expir
             if extract is None or date.fromisoformat(extract.extract_date) >= cutoff:
                 continue
             digest = fingerprint(path)
-            loaded = con.execute(
-                """SELECT count(*) FROM meta.deliveries WHERE feed = ? AND kind = ?
-                   AND extract_date = ? AND content_hash = ? AND status IN ('loaded', 'superseded')""",
-                [feed, extract.kind.name, extract.extract_date, digest]).fetchone()[0]
-            if loaded:
+            if ledger.was_loaded(con, digest, feed, extract.kind.name, extract.extract_date):
                 found.append(ExpiredFile(path, feed, extract.kind.name,
                                          date.fromisoformat(extract.extract_date), "loaded", digest))
         for path in sorted((settings.quarantine_dir / feed).glob("*")):

@@ -16,7 +16,8 @@ from pathlib import Path
 import duckdb
 
 from csp_pipeline.core.settings import DBT_PROJECT_DIR
-from csp_pipeline.publish.disclosure import FLAG, MartRule, Policy, load_policy
+from csp_pipeline.publish.disclosure import FLAG, Policy, load_policy
+from csp_pipeline.publish.disclosure.rules import MartRule
 
 log = logging.getLogger(__name__)
 DICTIONARY_MD = "DATA_DICTIONARY.md"

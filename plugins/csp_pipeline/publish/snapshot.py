@@ -27,10 +27,13 @@ from pathlib import Path
 
 import duckdb
 
-from csp_pipeline.publish.disclosure import FLAG, DisclosureError, load_policy, protect_mart
-from csp_pipeline.publish.dictionary import write_dictionary
-from csp_pipeline.publish.report import build_report
+from csp_pipeline.core import ledger
 from csp_pipeline.core.settings import PROJECT_ROOT, Settings
+from csp_pipeline.core.sql import ident, literal
+from csp_pipeline.core.warehouse import columns, connect, tables
+from csp_pipeline.publish.dictionary import write_dictionary
+from csp_pipeline.publish.disclosure import FLAG, DisclosureError, load_policy, protect_mart
+from csp_pipeline.publish.report import build_report
 
 log = logging.getLogger(__name__)
 
@@ -74,28 +77,19 @@ def publish(settings: Settings, run_id: str, keep: int | None = None) -> dict:
     return manifest
 
 
-def _sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
     db_file = work / SNAPSHOT_DB
     policy = load_policy()
     # Copy from a connection to the warehouse (same configuration as dbt's, which may share this
     # process), attaching the new snapshot file; then protect and export from the snapshot alone.
-    with duckdb.connect(str(settings.warehouse)) as con:
-        built = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = 'marts' ORDER BY 1").fetchall()]
-        inputs = con.execute(
-            "SELECT feed, kind, source_file, content_hash, extract_date::VARCHAR, rows "
-            "FROM meta.deliveries WHERE status = 'loaded' ORDER BY feed, kind, extract_date"
-        ).fetchall()
+    with connect(settings.warehouse) as con:
+        built = tables(con, "marts")
+        inputs = ledger.loaded_inputs(con)
         marts = [m for m in built if policy.declared(m)]
         withheld = {m: "not declared in disclosure.yml" for m in built if m not in marts}
         for mart in withheld:
             log.warning("publish: mart %s is not declared in disclosure.yml; not published", mart)
-        con.execute(f"ATTACH {_sql_path(db_file)} AS snap")  # ATTACH takes no parameters
+        con.execute(f"ATTACH {literal(db_file)} AS snap")  # ATTACH takes no parameters
         con.execute("CREATE SCHEMA snap.marts")
         for mart in marts:
             con.execute(f"CREATE TABLE snap.marts.{mart} AS SELECT * FROM marts.{mart}")
@@ -103,7 +97,7 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
     published_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     version = code_version()
     suppression, dropped = {}, {}
-    with duckdb.connect(str(db_file)) as con:
+    with connect(db_file) as con:
         for mart in list(marts):
             try:
                 p = protect_mart(con, mart, policy)
@@ -120,10 +114,10 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
         for folder in ("parquet", "csv"):
             (work / folder).mkdir()
         for mart in marts:
-            con.execute(f"COPY marts.{mart} TO {_sql_path(work / 'parquet' / (mart + '.parquet'))}"
+            con.execute(f"COPY marts.{mart} TO {literal(work / 'parquet' / (mart + '.parquet'))}"
                         " (FORMAT parquet)")
             con.execute(f"COPY ({csv_select(con, mart)}) TO "
-                        f"{_sql_path(work / 'csv' / (mart + '.csv'))} (FORMAT csv, HEADER)")
+                        f"{literal(work / 'csv' / (mart + '.csv'))} (FORMAT csv, HEADER)")
         con.execute("CREATE SCHEMA meta")
         con.execute("CREATE TABLE meta.snapshot AS SELECT ? AS run_id, ? AS code_version, "
                     "?::TIMESTAMPTZ AS published_at", [run_id, version, published_at])
@@ -133,7 +127,7 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
         "suppressed_cells": sum(s["primary"] + s["secondary"] + s["rates"]
                                 for s in suppression.values()),
         "suppression": suppression,
-        "inputs": [dict(zip(("feed", "kind", "file", "sha256", "extract_date", "rows"), r))
+        "inputs": [dict(zip(("feed", "kind", "file", "sha256", "extract_date", "rows"), r, strict=True))
                    for r in inputs],
         "files": {"duckdb": SNAPSHOT_DB, "parquet": "parquet/<mart>.parquet",
                   "csv": f"csv/<mart>.csv (suppressed cells: {CSV_SUPPRESSED})"},
@@ -145,18 +139,15 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
 
 def csv_select(con: duckdb.DuckDBPyConnection, mart: str) -> str:
     """The mart as the CSV export shows it: suppressed cells as `c`, no flag columns."""
-    cols = {r[0]: r[1] for r in con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = "
-        "current_database() AND schema_name = 'marts' AND table_name = ? ORDER BY column_index",
-        [mart]).fetchall()}
+    cols = {c.column: c.data_type for c in columns(con, "marts", mart)}
     flagged = {c for c in cols if c + FLAG in cols and cols[c + FLAG] == "BOOLEAN"}
     select = []
     for c in cols:
         if c in flagged:
-            select.append(f"CASE WHEN \"{c}{FLAG}\" THEN '{CSV_SUPPRESSED}' "
-                          f"ELSE CAST(\"{c}\" AS VARCHAR) END AS \"{c}\"")
+            select.append(f"CASE WHEN {ident(c + FLAG)} THEN {literal(CSV_SUPPRESSED)} "
+                          f"ELSE CAST({ident(c)} AS VARCHAR) END AS {ident(c)}")
         elif not (c.endswith(FLAG) and c.removesuffix(FLAG) in flagged):
-            select.append(f'"{c}"')
+            select.append(ident(c))
     return f"SELECT {', '.join(select)} FROM marts.{mart}"
 
 

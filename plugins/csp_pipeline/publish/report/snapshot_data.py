@@ -28,7 +28,7 @@ class Snapshot:
                f" ORDER BY {order_by}")
         cur = self.con.execute(sql, [la_code])
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
     def areas(self) -> list[tuple[str, str]]:
         """Every area with a row in any published mart, by code."""

@@ -6,8 +6,15 @@ from __future__ import annotations
 from csp_pipeline.publish.report import charts
 from csp_pipeline.publish.report.sections import Block, Section, latest_first
 from csp_pipeline.publish.report.snapshot_data import Snapshot
-from csp_pipeline.publish.report.tables import (SUPPRESSED, Cell, Table, cell, fmt, key_json,
-                                               mart_table)
+from csp_pipeline.publish.report.tables import (
+    SUPPRESSED,
+    Cell,
+    Table,
+    cell,
+    fmt,
+    key_json,
+    mart_table,
+)
 
 
 def youth_justice(snap: Snapshot, la: str) -> Section:
