@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export TQDM_DISABLE := 1
 
-.PHONY: install demo test lint bench lock clean deploy-test
+.PHONY: install demo test test-faults lint bench lock clean deploy-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# The fault-injection suite (tests/faults): content faults through the real gate, process faults
+# through real `csp run` nights. Rewrites tests/faults/results.json (the README's table).
+test-faults: install
+	$(BIN)/python -m pytest -q -m faults tests/faults
 
 # Python: ruff (pyflakes, import order, bugbear; pyproject.toml). dbt SQL: sqlfluff (dbt_project/.sqlfluff).
 lint: install

@@ -150,6 +150,37 @@ def test_rejected_values_of_identifier_columns_are_masked_everywhere_but_the_rej
     assert_rows_add_up(settings, path)
 
 
+def test_a_malformed_date_of_birth_is_a_format_error_and_an_invalid_postcode_is_reported(
+        settings):
+    """Not "required value present" for a date of birth that was given but is no date; a
+    postcode that is not one is reported (a warning: the row loads, with no district)."""
+    rows = planted(valid_rows(CHILDREN, 60, NIGHT), {3: ("DATE_OF_BIRTH", "31/02/2010"),
+                                                     7: ("DATE_OF_BIRTH", None),
+                                                     9: ("POSTCODE", "NOT A POSTCODE")})
+    path = write_extract(settings.landing_dir, CHILDREN, NIGHT, rows)
+    out = run(settings, path)
+    assert (out.status, out.rows, out.rows_rejected) == ("loaded", 58, 2)
+    assert sql(settings, """SELECT row_number, column_name, rule, value FROM meta.rejected_rows
+                            ORDER BY row_number""") == [
+        (3, "DATE_OF_BIRTH", "value parses as a date", gate.MASK),
+        (7, "DATE_OF_BIRTH", REQUIRED, gate.MASK)]
+    [warning] = [w for w in out.warnings if "POSTCODE" in w]
+    assert "value is a UK postcode" in warning and "9" in warning
+    assert "NOT A POSTCODE" not in warning  # an identifier: masked
+    assert sql(settings, """SELECT severity, unexpected_count FROM meta.validation_results
+                            WHERE column_name = 'POSTCODE' AND NOT success""") == [("warning", 1)]
+    assert_rows_add_up(settings, path)
+
+
+def test_a_0_byte_file_is_quarantined_as_an_empty_file(settings):
+    path = settings.landing_dir / "police" / POLICE.file_name(NIGHT.isoformat())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    out = run(settings, path)
+    assert out.status == "quarantined"
+    assert "empty file" in out.reason and "missing" not in out.reason
+
+
 # --- tolerance: judged over the whole file ---------------------------------------------------------
 
 @pytest.mark.parametrize("bad", [2, 3])

@@ -8,6 +8,7 @@ from csp_pipeline.core import ledger
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
 from csp_pipeline.core.warehouse import connect, tables
+from csp_pipeline.ingest.landing import unrecognised
 
 
 def feed_status(settings: Settings) -> list[tuple]:
@@ -61,6 +62,16 @@ def police_attribution(settings: Settings, months: int = 12) -> list[tuple]:
             ORDER BY force, month""", [months]).fetchall()
 
 
+def _unrecognised(settings: Settings) -> list[str]:
+    if not settings.landing_dir.is_dir():
+        return ["", f"Landing folder {settings.landing_dir} does not exist: runs will fail"]
+    strays = unrecognised(load_registry(), settings.landing_dir)
+    if not strays:
+        return []
+    return ["", "In the landing zone, not declared extracts (left in place, never read):"] + [
+        f"  {path.relative_to(settings.landing_dir)}: {why}" for path, why in strays]
+
+
 def render(settings: Settings) -> str:
     lines = ["Feeds (per kind; rows rejected are in quarantine/<feed>/*.rejects.csv):",
              f"  {'feed/kind':42} {'files':>6} {'rows':>10} {'rejected':>8} {'latest':>11} "
@@ -84,6 +95,7 @@ def render(settings: Settings) -> str:
                   f"{'outside':>8} {'unlocated':>9} {'not counted':>11}"]
         lines += [f"  {f:28} {m:%Y-%m} {src:15} {n:>8,} {a:>8,} {o:>8,} {u:>9,} {x:>11,}"
                   for f, m, src, n, a, o, u, x in police]
+    lines += _unrecognised(settings)
     manifest = settings.published_dir / "current" / "manifest.json"
     if manifest.exists():
         doc = json.loads(manifest.read_text())

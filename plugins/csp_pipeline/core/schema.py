@@ -62,6 +62,14 @@ CREATE TABLE IF NOT EXISTS meta.key_rotations (
     rows_dropped BIGINT NOT NULL,
     rotated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
+CREATE TABLE IF NOT EXISTS meta.feed_runs (  -- each feed DAG run's end: ok, or what failed
+    feed VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    night DATE,
+    ok BOOLEAN NOT NULL,
+    detail VARCHAR,                   -- the files that errored, or the task that failed
+    recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
 CREATE TABLE IF NOT EXISTS meta.runs (
     run_id VARCHAR NOT NULL,
     stage VARCHAR NOT NULL,

@@ -46,6 +46,7 @@ class Settings:
     volume_drop_ratio: float
     retention_days: int   # landed/quarantined extracts older than this are deleted (logged)
     published_keep: int   # published snapshots kept beside `current`
+    publish_over_failed_feeds: bool = False  # publish even when a feed's latest run failed
     config_dir: Path | None = None     # the deployment folder (partner variants, reference/)
     reference_dir: Path | None = None  # reference CSVs, applied after config_dir/reference/
 
@@ -65,6 +66,8 @@ class Settings:
             volume_drop_ratio=float(env.get("CSP_VOLUME_DROP_RATIO", "0.1")),
             retention_days=_positive(env, "CSP_RETENTION_DAYS", 90),
             published_keep=_positive(env, "CSP_PUBLISHED_KEEP", 5),
+            publish_over_failed_feeds=env.get("CSP_PUBLISH_OVER_FAILED_FEEDS", "").lower()
+            in ("1", "true", "yes"),
             config_dir=_folder(env, "CSP_CONFIG_DIR"),
             reference_dir=_folder(env, "CSP_REFERENCE_DIR"),
         )

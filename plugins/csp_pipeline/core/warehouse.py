@@ -8,6 +8,7 @@ The tables themselves are created by `schema.ensure_schema`.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,14 @@ def open_connection(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConne
 
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to a DuckDB file, closed on leaving; a writer creates the file's folder."""
+    """A connection to a DuckDB file, closed on leaving; a writer creates the file's folder, and
+    makes the file and its write-ahead log readable by the pipeline's user only (the warehouse
+    holds person-level, pseudonymised rows)."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = open_connection(path, read_only)
+    if not read_only:
+        owner_only(path, path.with_name(path.name + ".wal"))
     try:
         yield con
     finally:
@@ -78,3 +83,32 @@ def tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     return [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = ? ORDER BY 1", [schema]).fetchall()]
+
+
+def owner_only(*paths: Path) -> None:
+    for path in paths:
+        if path.exists() and not path.is_symlink() and path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+
+
+RUN_LINEAGE = {"_load_run_id", "_loaded_at"}  # which run loaded a row, and when
+
+
+def content_digest(con: duckdb.DuckDBPyConnection,
+                   schemas: tuple[str, ...] = ("raw", "marts")) -> dict[str, tuple[int, int]]:
+    """(rows, order-free hash of the rows) of every table in `schemas`, leaving out the columns
+    that say which run wrote a row and when (and timestamps): two warehouses built from the same
+    deliveries, however the nights went, have equal digests."""
+    out = {}
+    tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name "
+                         "IN (SELECT unnest(?)) ORDER BY 1, 2", [list(schemas)]).fetchall()
+    for schema, table in tables:
+        cols = [c for c, t in con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? "
+            "AND table_name = ?", [schema, table]).fetchall()
+            if c not in RUN_LINEAGE and not t.startswith("TIMESTAMP")]
+        select = ", ".join(f'"{c}"' for c in cols)
+        out[f"{schema}.{table}"] = con.execute(
+            f"SELECT count(*), coalesce(sum(hash(({select}))), 0)::HUGEINT "
+            f"FROM {schema}.{table}").fetchone()
+    return out

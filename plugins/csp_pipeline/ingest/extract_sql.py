@@ -14,6 +14,9 @@ from csp_pipeline.core.sql import ident, literal
 from csp_pipeline.ingest.pseudonymise import pii_sql
 
 UNPARSED = " (unparsed)"
+# Identifier columns whose replacement parses the value (a date of birth, a postcode): a value
+# that does not parse is a format failure, not a missing value.
+PARSED_PII = {"birth_date": "value parses as a date", "postcode": "value is a UK postcode"}
 
 _PARSERS = {
     "DATE": "try_strptime({v}, '%Y-%m-%d')::DATE",
@@ -68,6 +71,10 @@ def audit_sql(kind: Kind, header: list[str], variant: Variant | None = None,
                 f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL "
                 f"THEN {raw} END AS {ident(col.name + UNPARSED)}"
             )
+        elif col.pii in PARSED_PII:  # given but not a date / postcode: flagged, never shown
+            raw = _raw(col, kind, variant)
+            select.append(f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL "
+                          f"THEN '***' END AS {ident(col.name + UNPARSED)}")
     select.extend(extra)
     return f"SELECT {', '.join(select)} FROM {read_csv_sql(header)}"
 

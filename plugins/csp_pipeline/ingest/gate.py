@@ -438,6 +438,10 @@ def audit(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, header: list[s
     uniqueness, row volume) run on them at the end. A file of one chunk is validated in one pass.
     A file with malformed rows (column count, quoting, encoding) fails on those alone.
     """
+    if path.stat().st_size == 0:
+        return [RuleResult(expectation="file_not_empty", rule="empty file (0 bytes: no header, "
+                           "no rows)", column=None, severity="blocking", success=False,
+                           unexpected_count=1)]
     acc: dict[str, RuleResult] = {}
     ge_params = {"min_rows": params.min_rows, **_window(params.extract_date), **params.code_lists}
     columns = _header_columns(kind, header, variant)

@@ -238,8 +238,35 @@ def _load(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract, 
     return rows
 
 
-def release(settings: Settings, quarantined_file: Path) -> Path:
+class ReleaseRefused(ValueError):
+    """`csp release` of something that is not a quarantined file, or onto an existing file."""
+
+
+def quarantined_file(settings: Settings, name: str | Path) -> Path:
+    """The quarantined file `name` names (`<feed>/<file>` under the quarantine folder, or a path
+    inside it). Refuses anything else: a path that resolves outside the quarantine folder (an
+    absolute path elsewhere, `..`), a symbolic link, a report, a missing file."""
+    root = settings.quarantine_dir.resolve()
+    given = Path(name)
+    candidate = given if given.is_absolute() else root / given
+    if not given.is_absolute() and not candidate.exists() and (Path.cwd() / given).exists():
+        candidate = Path.cwd() / given  # a path typed from inside the quarantine folder
+    if candidate.is_symlink():
+        raise ReleaseRefused(f"{name} is a symbolic link; only files in {root} are released")
+    resolved = candidate.resolve()
+    if resolved.parent.parent != root:
+        raise ReleaseRefused(f"{name} is not a quarantined file: only <feed>/<file> inside "
+                             f"{root} can be released")
+    if resolved.suffix != ".csv" or not resolved.is_file():
+        raise ReleaseRefused(f"no quarantined file {name} under {root}")
+    return resolved
+
+
+def release(settings: Settings, name: str | Path) -> Path:
     """Put a fixed quarantined file back in the landing zone; the next run audits and loads it.
+
+    Only a file inside the quarantine folder (`quarantined_file`) is released, and never over a
+    file already in the landing zone.
 
     A rejects file (<stem>.rejects.csv) lands under the same name: a supplementary delivery
     whose rows are added to its kind and extract date, never replacing that delivery's rows.
@@ -249,14 +276,18 @@ def release(settings: Settings, quarantined_file: Path) -> Path:
     rather than skipping them as already seen. The quarantine reports are removed with the
     file: the reason stays in meta.deliveries and meta.validation_results.
     """
-    feed = quarantined_file.parent.name
-    target = settings.landing_dir / feed / quarantined_file.name
+    source = quarantined_file(settings, name)
+    feed = source.parent.name
+    target = settings.landing_dir / feed / source.name
+    if target.exists() or target.is_symlink():
+        raise ReleaseRefused(f"{target} already exists in the landing zone; the next run has "
+                             "to load (or quarantine) it before this file can be released")
     if settings.warehouse.exists():
         with connect(settings.warehouse) as con:
             ensure_schema(con)
-            ledger.release(con, feed, quarantined_file.name)
+            ledger.release(con, feed, source.name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(quarantined_file), target)
+    shutil.move(str(source), target)
     for suffix in (".report.json", ".report.md"):
-        quarantined_file.with_suffix(suffix).unlink(missing_ok=True)
+        source.with_suffix(suffix).unlink(missing_ok=True)
     return target

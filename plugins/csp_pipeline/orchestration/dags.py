@@ -59,11 +59,17 @@ def feed_asset(feed: str) -> Asset:
 def discover(feed: str) -> list[list[str]]:
     """The feed's new files as one batch per kind, oldest first."""
     from csp_pipeline.ingest.landing import discover as find
+    from csp_pipeline.ingest.landing import unrecognised
 
     ctx = get_current_context()
     up_to = ctx["logical_date"].date().isoformat() if ctx.get("logical_date") else None
+    settings, registry = Settings.from_env(), load_registry()
+    strays = unrecognised(registry, settings.landing_dir, feed)
+    for path, why in strays:  # left in place, never read
+        log.warning("not loaded, left in place: %s: %s", path, why)
+    alerts.notify_unrecognised(feed, strays)
     batches: dict[str, list[str]] = {}
-    for e in find(load_registry(), Settings.from_env().landing_dir, feed, up_to):
+    for e in find(registry, settings.landing_dir, feed, up_to):
         batches.setdefault(e.kind.name, []).append(str(e.path))
     return list(batches.values())
 
@@ -88,7 +94,9 @@ def process(feed: str, paths: list[str]) -> list[dict]:
             alerts.notify_quarantine(settings, outcome)
         outcomes.append(outcome)
     if errors:
-        raise RuntimeError(f"{len(errors)} of {len(paths)} file(s) failed: " + "; ".join(errors))
+        detail = f"{len(errors)} of {len(paths)} file(s) failed: " + "; ".join(errors)
+        _record_feed_run(feed, False, detail)
+        raise RuntimeError(detail)
     return outcomes
 
 
@@ -122,10 +130,36 @@ def report(feed: str, outcomes: list[dict]) -> dict:
     return summary
 
 
-@task
-def all_files_processed() -> None:
+@task(pool=WRITER_POOL)
+def all_files_processed(feed: str) -> None:
     """Fails the run (upstream_failed) when any file errored instead of loading or being
-    quarantined; the Asset is still emitted by `report` so the other feeds' data builds."""
+    quarantined; the Asset is still emitted by `report` so the other feeds' data builds.
+    Records the feed's run as ok (meta.feed_runs): the warehouse build may publish."""
+    _record_feed_run(feed, True)
+
+
+@task(pool=WRITER_POOL, trigger_rule="one_failed")
+def feed_failed(feed: str) -> None:
+    """Records the feed's run as failed (unless `process` already said which files), so that
+    the warehouse build does not publish over it unless told to."""
+    _record_feed_run(feed, False, "a task of the feed's DAG failed; see its log")
+
+
+def _record_feed_run(feed: str, ok: bool, detail: str | None = None) -> None:
+    """meta.feed_runs: how this attempt of the feed's run ended (the first word stands: the
+    files `process` names rather than `feed_failed`'s summary). A rerun of a night can reuse
+    its run id, so an attempt is the run id and the DAG run's start."""
+    from csp_pipeline.core.schema import ensure_schema
+    from csp_pipeline.core.warehouse import connect
+    from csp_pipeline.ingest import feed_runs
+
+    ctx = get_current_context()
+    night = ctx["logical_date"].date().isoformat() if ctx.get("logical_date") else None
+    attempt = f"{ctx['run_id']} started {ctx['dag_run'].start_date:%Y-%m-%dT%H:%M:%S.%f}"
+    with connect(Settings.from_env().warehouse) as con:
+        ensure_schema(con)
+        if not feed_runs.recorded(con, feed, attempt):
+            feed_runs.record(con, feed, attempt, night, ok, detail)
 
 
 def _feed_doc(feed: str) -> str:
@@ -142,9 +176,11 @@ def build_feed_dag(feed: str) -> DAG:
          max_active_runs=1, tags=["csp", "ingest", feed], default_args=DEFAULT_ARGS,
          doc_md=_feed_doc(feed))
     def feed_dag():
-        outcomes = process.partial(feed=feed).expand(paths=discover(feed))
+        found = discover(feed)
+        outcomes = process.partial(feed=feed).expand(paths=found)
         report.override(outlets=[feed_asset(feed)])(feed, outcomes)
-        outcomes >> all_files_processed()
+        outcomes >> all_files_processed(feed)
+        [found, outcomes] >> feed_failed(feed)
 
     return feed_dag()
 
@@ -168,9 +204,15 @@ def prepare() -> dict:
 
 @task(pool=WRITER_POOL, outlets=[PUBLISHED_SNAPSHOT])
 def publish() -> dict:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from csp_pipeline.publish.snapshot import PublishRefused
     from csp_pipeline.publish.snapshot import publish as publish_snapshot
 
-    manifest = publish_snapshot(Settings.from_env(), get_current_context()["run_id"])
+    try:
+        manifest = publish_snapshot(Settings.from_env(), get_current_context()["run_id"])
+    except PublishRefused as exc:  # no retry: the feeds have to be fixed first
+        raise AirflowFailException(str(exc)) from None
     return {"published": manifest["path"], "marts": len(manifest["marts"])}
 
 
@@ -273,8 +315,9 @@ def prune_validation_results() -> dict:
 
 
 HOUSEKEEPING_DOC = """### Housekeeping: retention of partner extracts
-Deletes landed extracts that were loaded, and quarantined extracts with their reports, whose
-extract date is more than `CSP_RETENTION_DAYS` (default 90) before the run's night. Files never
+Deletes landed extracts that were loaded whose extract date is more than `CSP_RETENTION_DAYS`
+(default 90) before the run's night, and quarantined extracts with their reports quarantined
+that long ago (and at least 30 days ago). Files never
 loaded are kept. Every deletion is logged in `meta.retention_log` (see docs/privacy.md). Great
 Expectations' stored validation results older than the same window are pruned too."""
 

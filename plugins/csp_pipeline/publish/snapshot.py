@@ -28,9 +28,11 @@ from pathlib import Path
 import duckdb
 
 from csp_pipeline.core import ledger
+from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import PROJECT_ROOT, Settings
 from csp_pipeline.core.sql import ident, literal
 from csp_pipeline.core.warehouse import columns, connect, tables
+from csp_pipeline.ingest import feed_runs
 from csp_pipeline.publish.dictionary import write_dictionary
 from csp_pipeline.publish.disclosure import FLAG, DisclosureError, load_policy, protect_mart
 from csp_pipeline.publish.report import build_report
@@ -54,7 +56,33 @@ def _snapshot_name(run_id: str) -> str:
     return f"{stamp}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', run_id)[:80]}"
 
 
+class PublishRefused(RuntimeError):
+    """A feed's latest run failed and publishing over it was not asked for."""
+
+
+def feeds_rested_on(settings: Settings) -> dict[str, dict]:
+    """Per feed: its latest run (ok or failed, with what failed) and the extract dates of the
+    deliveries loaded; refuses (PublishRefused) when a feed failed, unless the settings say to
+    publish over failed feeds (CSP_PUBLISH_OVER_FAILED_FEEDS)."""
+    with duckdb.connect(str(settings.warehouse)) as con:
+        ensure_schema(con)  # a warehouse from before meta.feed_runs
+        runs = feed_runs.latest(con)
+        dates = dict(con.execute(
+            "SELECT feed, min(extract_date)::VARCHAR || ' to ' || max(extract_date)::VARCHAR "
+            "FROM meta.deliveries WHERE status = 'loaded' GROUP BY feed").fetchall())
+    failed = {f: r["detail"] for f, r in runs.items() if not r["ok"]}
+    if failed and not settings.publish_over_failed_feeds:
+        raise PublishRefused(
+            "not published: the latest run of feed(s) " + ", ".join(sorted(failed)) + " failed ("
+            + "; ".join(f"{f}: {d}" for f, d in sorted(failed.items())) + "). The previous "
+            "snapshot stays current. Fix the feed and run again, or set "
+            "CSP_PUBLISH_OVER_FAILED_FEEDS=1 to publish from partial data (marked in the manifest)")
+    return {f: {**runs.get(f, {"run_id": None, "night": None, "ok": True, "detail": None}),
+                "extract_dates": dates.get(f)} for f in sorted(set(runs) | set(dates))}
+
+
 def publish(settings: Settings, run_id: str, keep: int | None = None) -> dict:
+    feeds = feeds_rested_on(settings)
     root = settings.published_dir
     snapshots = root / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
@@ -64,7 +92,7 @@ def publish(settings: Settings, run_id: str, keep: int | None = None) -> dict:
     work = snapshots / f".{name}.partial"
     work.mkdir()
     try:
-        manifest = _write_snapshot(settings, run_id, work)
+        manifest = _write_snapshot(settings, run_id, work, feeds)
         write_dictionary(work)  # from tonight's dbt manifest and the snapshot's own tables
         build_report(work)  # from the snapshot's own data; a failure fails the publish
     except BaseException:
@@ -77,7 +105,7 @@ def publish(settings: Settings, run_id: str, keep: int | None = None) -> dict:
     return manifest
 
 
-def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
+def _write_snapshot(settings: Settings, run_id: str, work: Path, feeds: dict) -> dict:
     db_file = work / SNAPSHOT_DB
     policy = load_policy()
     # Copy from a connection to the warehouse (same configuration as dbt's, which may share this
@@ -123,6 +151,7 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
                     "?::TIMESTAMPTZ AS published_at", [run_id, version, published_at])
     manifest = {
         "run_id": run_id, "code_version": version, "published_at": published_at,
+        "feeds": feeds, "partial": not all(f["ok"] for f in feeds.values()),
         "marts": marts, "withheld": withheld, "dropped_columns": dropped,
         "suppressed_cells": sum(s["primary"] + s["secondary"] + s["rates"]
                                 for s in suppression.values()),
@@ -137,17 +166,31 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
     return manifest
 
 
+# A text cell a spreadsheet would take for a formula (the OWASP "CSV injection" rule).
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def csv_text(column: str) -> str:
+    """A text column as the CSV export shows it: a cell starting with =, +, -, @, tab or carriage
+    return is prefixed with a single quote so that a spreadsheet shows it as text. Only the CSV:
+    the Parquet and DuckDB files keep the true value; numeric columns stay numbers."""
+    return (f"CASE WHEN regexp_matches({column}, '{FORMULA_START}') THEN chr(39) || {column} "
+            f"ELSE {column} END")
+
+
 def csv_select(con: duckdb.DuckDBPyConnection, mart: str) -> str:
-    """The mart as the CSV export shows it: suppressed cells as `c`, no flag columns."""
+    """The mart as the CSV export shows it: suppressed cells as `c`, no flag columns, text that
+    a spreadsheet would run as a formula neutralised (csv_text)."""
     cols = {c.column: c.data_type for c in columns(con, "marts", mart)}
     flagged = {c for c in cols if c + FLAG in cols and cols[c + FLAG] == "BOOLEAN"}
     select = []
     for c in cols:
+        shown = csv_text(ident(c)) if cols[c] == "VARCHAR" else ident(c)
         if c in flagged:
             select.append(f"CASE WHEN {ident(c + FLAG)} THEN {literal(CSV_SUPPRESSED)} "
-                          f"ELSE CAST({ident(c)} AS VARCHAR) END AS {ident(c)}")
+                          f"ELSE CAST({shown} AS VARCHAR) END AS {ident(c)}")
         elif not (c.endswith(FLAG) and c.removesuffix(FLAG) in flagged):
-            select.append(ident(c))
+            select.append(f"{shown} AS {ident(c)}")
     return f"SELECT {', '.join(select)} FROM marts.{mart}"
 
 
