@@ -20,6 +20,7 @@ $(UV): $(BIN)/python
 $(VENV)/.installed: requirements.lock pyproject.toml | $(UV)
 	$(UV) pip install --python $(BIN)/python --compile-bytecode -q -r requirements.lock
 	$(UV) pip install --python $(BIN)/python --compile-bytecode -q --no-deps -e .
+	$(BIN)/python -m csp_pipeline.ingest.data_docs_assets  # Data Docs' scripts and styles (npm)
 	touch $@
 
 install: $(VENV)/.installed

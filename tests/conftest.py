@@ -21,7 +21,7 @@ import pytest  # noqa: E402  (after the environment above)
 
 from csp_pipeline.core.settings import Settings  # noqa: E402
 
-pytest_plugins = ["tests.support.pipeline"]
+pytest_plugins = ["tests.support.pipeline", "tests.support.browser"]
 
 
 @pytest.fixture

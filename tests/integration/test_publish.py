@@ -238,3 +238,28 @@ def test_a_failed_feed_blocks_publishing_unless_told_and_the_manifest_says_what_
     with duckdb.connect(str(settings.warehouse)) as con:  # a good rerun clears the failure
         feed_runs.record(con, "police", "night-2-rerun", "2024-06-01", True)
     assert publish(settings, "run-3")["partial"] is False
+
+
+def test_a_report_that_cannot_be_built_fails_the_publish_and_keeps_the_previous_snapshot(
+        settings, monkeypatch):
+    """The report and dictionary are assembled in the new folder before `current` moves."""
+    from csp_pipeline.publish import snapshot
+    from csp_pipeline.publish.report.build import ReportError
+
+    build_marts(settings, "run-1", crime_rows=5_000)
+    publish(settings, "run-1")
+    current = settings.published_dir / "current"
+    first = current.resolve()
+    assert (first / "report" / "index.html").exists() and (first / "DATA_DICTIONARY.md").exists()
+
+    def broken(folder: Path) -> Path:
+        (folder / "report").mkdir()  # half-built, then fails
+        raise ReportError("template missing")
+
+    monkeypatch.setattr(snapshot, "build_report", broken)
+    build_marts(settings, "run-2", crime_rows=5_000)
+    with pytest.raises(ReportError):
+        publish(settings, "run-2")
+    assert current.resolve() == first
+    assert json.loads((current / "manifest.json").read_text())["run_id"] == "run-1"
+    assert sorted(p.name for p in (settings.published_dir / "snapshots").iterdir()) == [first.name]

@@ -12,12 +12,13 @@ from csp_pipeline.core.settings import DEMO_PSEUDONYM_KEY, Settings
 from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest.backfill import consolidate
 from csp_pipeline.ingest.gate import data_docs_index
+from csp_pipeline.publish.report.sections import FIRE_INDICATORS, comparison_headers
+from csp_pipeline.publish.report.tables import SUPPRESSED, SUPPRESSED_NOTE
 from csp_pipeline.transform.dbt_docs import docs_dir
 
 DEMO_END = date(2024, 5, 31)
 DEMO_START = date(2022, 5, 1)
 HARTLEPOOL = "E06000001"
-SUPPRESSED = "c"  # as in the published CSV files
 
 
 def prepare_landing(settings: Settings, scale: float, console: Console) -> None:
@@ -60,6 +61,10 @@ def summary(settings: Settings) -> str:
               f"Data Docs (Great Expectations): {data_docs_index(settings.data_dir / 'gx')}",
               f"dbt docs (models, tests, lineage): {docs_dir(settings) / 'static_index.html'}", ""]
     lines.append(fire_table(settings))
+    lines += ["", f"Data dictionary: {current.resolve() / 'DATA_DICTIONARY.md'}",
+              f"Partnership performance report (opens offline): "
+              f"{current.resolve() / 'report' / 'index.html'}",
+              "Print it as the board pack: csp report --pdf board-pack.pdf"]
     return "\n".join(lines)
 
 
@@ -73,22 +78,17 @@ def fire_table(settings: Settings) -> str:
             SELECT indicator, value_previous_year, value, direction, pct_change
             FROM marts.cs_fire_monthly_performance WHERE la_code = ? AND month = ?""",
                            [HARTLEPOOL, month]).fetchall()
-    order = ["Total Fires", "Total Deliberate Fires", "Deliberate Primary Fires",
-             "Deliberate Secondary Fires", "Accidental Dwelling Fires",
-             "Accidental Dwelling Fire Fatalities", "Accidental Dwelling Fire Injuries"]
+    order = FIRE_INDICATORS
     rows.sort(key=lambda r: order.index(r[0]) if r[0] in order else len(order))
-    prev, cur = f"{month:%b} {month.year - 2000 - 1:02d}", f"{month:%b %y}"
-    start = month.year if month.month >= 4 else month.year - 1  # financial years start in April
-    fy = f"{start - 1}/{str(start)[2:]} - {start}/{str(start + 1)[2:]}"
+    first, prev, cur, travel, change = comparison_headers("Indicator", month)
     out = [f"Hartlepool District Monthly Performance {month:%B %Y}: Incident summary", "",
-           f"{'Indicator':38} {prev:>7} {cur:>7}  {'Direction of Travel ' + fy:36} {'% Change':>8}"]
+           f"{first:38} {prev:>7} {cur:>7}  {travel:36} {change:>8}"]
     for indicator, before, now, direction, pct in rows:
         pct_text = "-" if pct is None else f"{pct}%"
         out.append(f"{indicator:38} {_cell(before):>7} {_cell(now):>7}  {direction or '-':36} "
                    f"{pct_text:>8}")
     if any(None in (before, now) for _, before, now, _, _ in rows):
-        out += ["", f"{SUPPRESSED}: 1 to 4 people, suppressed in the published snapshot "
-                    "(with what they would let a reader work out)"]
+        out += ["", SUPPRESSED_NOTE]
     return "\n".join(out)
 
 

@@ -27,6 +27,7 @@ EXIT_CODES = {
     "scan-pii": "0 no identifier found; 1 identifiers found (where is printed, masked); 3 nothing "
                 "to search for (no extract holds an identifier); 2 configuration error",
     "release": "0 released; 2 no such quarantined file",
+    "report": "0 built (and printed); 1 printing failed; 2 no published snapshot or no such area",
     "generated": "0 up to date (or written); 1 out of date",
     "rotate-key": "0 re-keyed; 1 refused (nothing changed); 2 CSP_NEW_PSEUDONYM_KEY not set",
     "generate": "0 written; 2 usage error",
@@ -135,6 +136,32 @@ def cmd_scan_pii(args: argparse.Namespace) -> int:
     from csp_pipeline.cli.scan_pii import scan_pii
 
     return scan_pii(Settings.from_env(), [Path(p) for p in args.extra])
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rebuild the current snapshot's report; with --pdf, print an area's page (the board pack)."""
+    from csp_pipeline.publish.report import build_report
+    from csp_pipeline.publish.report.build import page_for
+    from csp_pipeline.publish.report.pdf import PrintError, print_pdf
+
+    current = Settings.from_env().published_dir / "current"
+    if not (current / "manifest.json").exists():
+        print(f"csp report: no published snapshot at {current}; run `csp run` first",
+              file=sys.stderr)
+        return 2
+    index = build_report(current.resolve())
+    print(f"report: {index}")
+    if args.pdf:
+        page = page_for(index.parent, args.area)
+        if page is None:
+            print(f"csp report: no page for area {args.area} in {index.parent}", file=sys.stderr)
+            return 2
+        try:
+            print(f"board pack: {print_pdf(page, Path(args.pdf))}")
+        except PrintError as exc:
+            print(f"csp report: {exc}", file=sys.stderr)
+            return 1
+    return 0
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -276,6 +303,13 @@ def parser() -> argparse.ArgumentParser:
                   "CSP_DATA_DIR, CSP_LANDING_DIR, AIRFLOW_HOME, CSP_PUBLISHED_DIR")
     sc.add_argument("--extra", action="append", default=[], metavar="PATH",
                     help="another file or folder to search (repeatable)")
+
+    rep = _command(sub, "report", cmd_report,
+                   "rebuild the current snapshot's report (--pdf: print the board pack)",
+                   ["csp report", "csp report --pdf pack.pdf --area E06000001"],
+                   "CSP_PUBLISHED_DIR")
+    rep.add_argument("--pdf", metavar="FILE", help="also print an area's page to this PDF")
+    rep.add_argument("--area", help="area code for --pdf (default: the report's first area)")
 
     rel = _command(sub, "release", cmd_release,
                    "return a fixed quarantined file (or rejects file) to the landing zone",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -33,6 +34,7 @@ from great_expectations.expectations.expectation import _mostly_success  # noqa:
 
 from csp_pipeline.core.registry import Kind, Variant  # noqa: E402
 from csp_pipeline.core.sql import ident  # noqa: E402
+from csp_pipeline.ingest.data_docs_assets import localise_site  # noqa: E402
 from csp_pipeline.ingest.extract_sql import UNPARSED, audit_sql, read_csv_sql  # noqa: E402
 from csp_pipeline.ingest.suites import load_suite  # noqa: E402
 
@@ -230,14 +232,17 @@ def build_data_docs(gx_root: Path, since: datetime | None = None, suite_prefix: 
     """
     ctx = _context(str(gx_root))
     index = data_docs_index(gx_root)
+    started = time.time() - 1  # pages written from here on are tonight's (mtime resolution)
     if since is None or not index.exists():
         ctx.build_data_docs()
-        return index
-    tonight = [k for k in ctx.validation_results_store.list_keys()
-               if k.run_id.run_time >= since
-               and k.expectation_suite_identifier.name.startswith(suite_prefix)]
-    if tonight:  # an empty list would make GE rebuild every page
-        ctx.build_data_docs(resource_identifiers=tonight)
+    else:
+        tonight = [k for k in ctx.validation_results_store.list_keys()
+                   if k.run_id.run_time >= since
+                   and k.expectation_suite_identifier.name.startswith(suite_prefix)]
+        if tonight:  # an empty list would make GE rebuild every page
+            ctx.build_data_docs(resource_identifiers=tonight)
+    site = index.parent
+    localise_site(site, [p for p in site.rglob("*.html") if p.stat().st_mtime >= started])
     return index
 
 

@@ -35,7 +35,9 @@ from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import DBT_PROJECT_DIR, Settings
 from csp_pipeline.core.sql import ident, literal, qualified
 from csp_pipeline.core.warehouse import columns, memory
+from csp_pipeline.ingest.data_docs_assets import ASSET_DIR
 from csp_pipeline.ingest.landing import match
+from csp_pipeline.publish.report.build import PLOTLY_JS
 
 log = logging.getLogger(__name__)
 
@@ -251,12 +253,29 @@ def _kind_of(path: Path) -> str:
     return "file"
 
 
+def _third_party_libraries() -> dict[int, set[str]]:
+    """Size -> sha256 of the JavaScript and styles copied verbatim from installed packages into
+    the report and the Data Docs (plotly.js, Bootstrap, Vega...): minified code whose strings
+    collide by chance with short names and dates. Only a byte-identical copy is skipped."""
+    files = [PLOTLY_JS, *(p for p in ASSET_DIR.rglob("*") if p.is_file())]
+    known: dict[int, set[str]] = {}
+    for f in files:
+        if f.exists():
+            known.setdefault(f.stat().st_size, set()).add(_sha256(f))
+    return known
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def files_to_scan(settings: Settings, extra_paths: Iterable[Path]) -> list[Path]:
     wal = settings.warehouse.with_name(settings.warehouse.name + ".wal")
     roots = [settings.data_dir, settings.airflow_home, settings.published_dir,
              settings.warehouse, wal, *map(Path, extra_paths)]
     landing = settings.landing_dir.resolve()
     registry = load_registry()
+    libraries = _third_party_libraries()
     seen: dict[Path, None] = {}
     for root in roots:
         items = [root] if root.is_file() else sorted(root.rglob("*")) if root.is_dir() else []
@@ -266,6 +285,9 @@ def files_to_scan(settings: Settings, extra_paths: Iterable[Path]) -> list[Path]
                 continue
             if (rp.is_relative_to(settings.quarantine_dir.resolve())
                     and match(registry, p.parent.name, p)):  # the partner's own rows, kept
+                continue
+            size = p.stat().st_size
+            if size in libraries and _sha256(p) in libraries[size]:
                 continue
             seen[rp] = None
     return list(seen)

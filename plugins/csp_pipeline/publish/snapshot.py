@@ -6,6 +6,10 @@ old snapshot or the new one, never a half-written one. A reader that needs sever
 snapshot resolves `current` once and opens them under the resolved folder (the DuckDB file also
 carries its own `meta.snapshot` row with the run id, for readers that open only that file).
 
+The snapshot's report (`report/`, publish/report/) is built inside the new folder from the
+snapshot's own data before `current` moves: a reader never sees a report and data of different
+nights, and a report that cannot be built fails the publish and leaves the previous snapshot.
+
 Only marts declared in disclosure.yml are published, with disclosure control applied on the
 snapshot's copy; the others are withheld and named in the log and the manifest (fail closed).
 """
@@ -29,7 +33,9 @@ from csp_pipeline.core.settings import PROJECT_ROOT, Settings
 from csp_pipeline.core.sql import ident, literal
 from csp_pipeline.core.warehouse import columns, connect, tables
 from csp_pipeline.ingest import feed_runs
+from csp_pipeline.publish.dictionary import write_dictionary
 from csp_pipeline.publish.disclosure import FLAG, DisclosureError, load_policy, protect_mart
+from csp_pipeline.publish.report import build_report
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +93,8 @@ def publish(settings: Settings, run_id: str, keep: int | None = None) -> dict:
     work.mkdir()
     try:
         manifest = _write_snapshot(settings, run_id, work, feeds)
+        write_dictionary(work)  # from tonight's dbt manifest and the snapshot's own tables
+        build_report(work)  # from the snapshot's own data; a failure fails the publish
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)  # never leave a half-written snapshot behind
         raise
