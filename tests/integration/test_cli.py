@@ -16,7 +16,7 @@ from csp_pipeline.core.registry import load_registry
 from tests.support.pipeline import csp
 from tests.support.rows import valid_rows, write_extract
 
-COMMANDS = ["run", "backfill", "demo", "status", "validate", "scan-pii", "release", "generate",
+COMMANDS = ["run", "backfill", "demo", "status", "validate", "scan-pii", "report", "release", "generate",
             "generated", "rotate-key"]
 NIGHT = date(2024, 5, 31)
 
