@@ -8,24 +8,23 @@ from __future__ import annotations
 
 import logging
 import shutil
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from csp_pipeline.core.reference import register_views
 from csp_pipeline.ingest import quarantine
+from csp_pipeline.ingest.audit import Audited, audit_file, audited_rows, sql_params
 from csp_pipeline.ingest.extract_sql import promote_sql
-from csp_pipeline.ingest.gate import GateParams, RuleResult, audit, rejections
 from csp_pipeline.ingest.landing import Extract, fingerprint, read_header, utf8_copy
-from csp_pipeline.ingest.pseudonymise import hmac_pads
-from csp_pipeline.core.reference import code_lists, register_views
+from csp_pipeline.ingest.ledger_facts import already_processed, read_facts
+from csp_pipeline.ingest.results import RuleResult, rejections
 from csp_pipeline.core.settings import Settings
 from csp_pipeline.core.warehouse import connect, ensure_schema
 
 log = logging.getLogger(__name__)
-RECENT_DELIVERIES = 5
 
 
 @dataclass
@@ -45,38 +44,6 @@ class Outcome:
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
-
-
-def _sql_params(extract: Extract, readable: Path, key: bytes | None) -> dict:
-    params: dict = {"path": str(readable)}
-    if any(c.pii in ("pseudonym",) for c in extract.kind.columns):
-        assert key is not None
-        params["ipad"], params["opad"] = hmac_pads(key)
-    return params
-
-
-def _min_rows(con: duckdb.DuckDBPyConnection, extract: Extract, ratio: float) -> int:
-    """A tenth (by default) of the rows the kind's recent deliveries lead us to expect: fewer is
-    suspicious. Deliveries are compared per day of extract they cover (the days since the one
-    before), so a nightly file is not judged against a monthly backfill, nor a file after a
-    missed night against a single night. Low-volume kinds (under 1/ratio rows expected) pass,
-    and so does a supplementary file (released rejects: a few rows added to a delivery)."""
-    if extract.supplementary:
-        return 0
-    expected = con.execute(
-        """WITH dated AS (
-               SELECT extract_date, sum(rows) AS rows FROM meta.deliveries
-               WHERE feed = ? AND kind = ? AND status = 'loaded' AND extract_date < ?
-               GROUP BY extract_date ORDER BY extract_date DESC LIMIT ?),
-           per_day AS (
-               SELECT rows / (extract_date - lag(extract_date) OVER (ORDER BY extract_date))
-                   AS rate FROM dated)
-           SELECT median(rate) * (CAST(? AS DATE) - (SELECT max(extract_date) FROM dated))
-           FROM per_day WHERE rate IS NOT NULL""",
-        [extract.kind.feed, extract.kind.name, extract.extract_date, RECENT_DELIVERIES + 1,
-         extract.extract_date],
-    ).fetchone()[0]
-    return int(expected * ratio) if expected else 0
 
 
 def _record_results(con, run_id: str, extract: Extract, digest: str, results: list[RuleResult]):
@@ -113,19 +80,6 @@ def _record_rejections(con, run_id: str, extract: Extract, digest: str) -> None:
          extract.extract_date])
 
 
-def already_processed(con, extract: Extract, digest: str) -> str | None:
-    """Status of an earlier delivery of these exact bytes for the same kind and extract date.
-
-    (Two nights' header-only files have the same bytes but are different deliveries.)
-    """
-    row = con.execute(
-        """SELECT status FROM meta.deliveries WHERE content_hash = ? AND feed = ? AND kind = ?
-           AND extract_date = ? AND status IN ('loaded', 'quarantined')
-           ORDER BY processed_at DESC LIMIT 1""",
-        [digest, extract.kind.feed, extract.kind.name, extract.extract_date]).fetchone()
-    return row[0] if row else None
-
-
 def _promote(con: duckdb.DuckDBPyConnection, extract: Extract, header: list[str],
              sql_params: dict, digest: str, run_id: str, skip: str | None) -> int:
     """Replace the kind's rows for this extract date and stream with the file's rows (a
@@ -146,102 +100,108 @@ def _promote(con: duckdb.DuckDBPyConnection, extract: Extract, header: list[str]
                        "AND _extract_date = ?", [digest, extract.extract_date]).fetchone()[0]
 
 
-def _audited_rows(results: list[RuleResult]) -> int | None:
-    """Rows the gate saw (its row-count check), to prove the promoted rows are the audited ones."""
-    for r in results:
-        if r.expectation == "expect_table_row_count_to_be_between":
-            return r.element_count
-    return None
-
-
 def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None) -> Outcome:
     """Audit and promote (or quarantine) one extract. Safe to repeat: identical bytes are skipped."""
+    digests = {str(extract.path): fingerprint(extract.path)}
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        facts = read_facts(con, [extract], digests)
+    return promote_audited(settings, extract, audit_file(settings, extract, facts, key), run_id,
+                           key)
+
+
+def promote_audited(settings: Settings, extract: Extract, audited: Audited, run_id: str,
+                    key: bytes | None) -> Outcome:
+    """Record an audited file's results and promote it, or quarantine it, in one transaction of
+    the warehouse's writer. Identical bytes already processed (seen by the audit, or since) are
+    skipped."""
     kind = extract.kind
     base = Outcome(file=extract.label, feed=kind.feed, kind=kind.name,
                    extract_date=extract.extract_date, status="skipped")
-    digest = fingerprint(extract.path)
-    with connect(settings.warehouse) as con, ExitStack() as stack:
+    digest, results = audited.digest, audited.results
+    with connect(settings.warehouse) as con:
         ensure_schema(con)
-        seen = already_processed(con, extract, digest)
+        seen = audited.seen or already_processed(con, extract, digest)
         if seen:
             base.reason = f"identical bytes already {seen}"
             return base
-        # a non-UTF-8 file is transcoded only once it is known to be new
-        readable = stack.enter_context(utf8_copy(extract, settings.data_dir / "work"))
-        if extract.variant is not None:  # its expressions may look values up in ref_<file>
-            register_views(con, settings)
-        header = read_header(readable)
-        params = GateParams(extract.extract_date,
-                            _min_rows(con, extract, settings.volume_drop_ratio),
-                            code_lists(settings, [c.reference for c in kind.columns if c.reference]))
-        sql_params = _sql_params(extract, readable, key)
-        gx_root = settings.data_dir / "gx"
-        try:
-            results = audit(con, kind, readable, header, params, sql_params, gx_root,
-                            extract.variant)
-        except duckdb.Error as exc:  # unreadable file: encoding, structure DuckDB cannot parse
-            results = [RuleResult(expectation="csv_readable", rule="file is readable UTF-8 CSV",
-                                  column=None, severity="blocking", success=False,
-                                  unexpected_count=1, values=[str(exc).splitlines()[0][:300]])]
         failed = [r for r in results if not r.success]
-        blocking = [r for r in failed if r.severity == "blocking"]
-        base.checks_passed = len(results) - len(failed)
-        base.checks_failed = len(failed)
+        base.checks_passed, base.checks_failed = len(results) - len(failed), len(failed)
         base.warnings = [r.describe(extract.label) for r in failed if r.severity == "warning"]
         for w in base.warnings:
             log.warning(w)
-        audited = _audited_rows(results)
         con.execute("BEGIN")
         _record_results(con, run_id, extract, digest, results)
+        blocking = [r for r in failed if r.severity == "blocking"]
         if blocking:
-            reason = "; ".join(r.describe(extract.label) for r in blocking)
-            _record_delivery(con, extract, digest, 0, "quarantined", reason, run_id)
-            con.execute("COMMIT")
-            quarantine.move(settings, extract, digest, run_id, results, audited)
-            log.error("quarantined %s: %s", extract.label, reason)
-            base.status, base.reason = "quarantined", reason
-            return base
-        rejected = rejections(results)
+            return _quarantine(settings, con, extract, audited, run_id, blocking, base)
         base.rejects = [r.describe(extract.label) for r in failed if r.rejects_rows]
         for w in base.rejects:
             log.warning(w)
-        rows_rejected = len({row for row, *_ in rejected})
-        # Promote in one transaction: a re-issued extract for the same kind and date replaces
-        # the earlier delivery; rows from other dates stay (staging keeps each key's latest).
-        # Any error before COMMIT rolls all of it back: the earlier delivery stays, nothing is
-        # half-loaded, no rejection is recorded, and the file is processed again on the next run.
-        written: list[Path] = []
-        if rejected:
-            con.register(REJECTED, pd.DataFrame(
-                rejected, columns=["row_number", "column_name", "rule", "value"]))
-        try:
-            rows = _promote(con, extract, header, sql_params, digest, run_id,
-                            REJECTED if rejected else None)
-            if audited is not None and rows != audited - rows_rejected:
-                raise RuntimeError(f"{extract.label}: {rows} rows promoted but {audited} audited "
-                                   f"and {rows_rejected} rejected; was the file changed while "
-                                   "it was processed?")
-            if rejected:
-                _record_rejections(con, run_id, extract, digest)
-                counts = {"in_file": audited, "loaded": rows, "rejected": rows_rejected,
-                          "quarantined": 0}
-                written = quarantine.write_rejects(settings, con, extract, readable, header,
-                                                   REJECTED, digest, run_id, results, counts)
-            _record_delivery(con, extract, digest, rows, "loaded", None, run_id, rows_rejected)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
-        finally:
-            if rejected:
-                con.unregister(REJECTED)
+        with utf8_copy(extract, settings.data_dir / "work") as readable:
+            if extract.variant is not None:  # its expressions may look values up in ref_<file>
+                register_views(con, settings)
+            rows, rows_rejected = _load(settings, con, extract, readable, audited, run_id, key)
     base.status, base.rows, base.rows_rejected = "loaded", rows, rows_rejected
     if rows_rejected:
         log.warning("%s: %d row(s) rejected, kept in %s", extract.label, rows_rejected,
                     quarantine.rejects_path(settings, extract))
     return base
+
+
+def _quarantine(settings: Settings, con, extract: Extract, audited: Audited, run_id: str,
+                blocking: list[RuleResult], base: Outcome) -> Outcome:
+    reason = "; ".join(r.describe(extract.label) for r in blocking)
+    _record_delivery(con, extract, audited.digest, 0, "quarantined", reason, run_id)
+    con.execute("COMMIT")
+    quarantine.move(settings, extract, audited.digest, run_id, audited.results,
+                    audited_rows(audited.results))
+    log.error("quarantined %s: %s", extract.label, reason)
+    base.status, base.reason = "quarantined", reason
+    return base
+
+
+def _load(settings: Settings, con, extract: Extract, readable: Path, audited: Audited,
+          run_id: str, key: bytes | None) -> tuple[int, int]:
+    """Promote in one transaction (begun by the caller): a re-issued extract for the same kind
+    and date replaces the earlier delivery; rows from other dates stay (staging keeps each
+    key's latest). Any error before COMMIT rolls all of it back: the earlier delivery stays,
+    nothing is half-loaded, no rejection is recorded, and the file is processed again on the
+    next run. Returns (rows loaded, rows rejected)."""
+    digest, results = audited.digest, audited.results
+    rejected = rejections(results)
+    rows_rejected = len({row for row, *_ in rejected})
+    audited_count = audited_rows(results)
+    header = read_header(readable)
+    params = sql_params(extract, readable, key)
+    written: list[Path] = []
+    if rejected:
+        con.register(REJECTED, pd.DataFrame(
+            rejected, columns=["row_number", "column_name", "rule", "value"]))
+    try:
+        rows = _promote(con, extract, header, params, digest, run_id,
+                        REJECTED if rejected else None)
+        if audited_count is not None and rows != audited_count - rows_rejected:
+            raise RuntimeError(f"{extract.label}: {rows} rows promoted but {audited_count} "
+                               f"audited and {rows_rejected} rejected; was the file changed "
+                               "while it was processed?")
+        if rejected:
+            _record_rejections(con, run_id, extract, digest)
+            counts = {"in_file": audited_count, "loaded": rows, "rejected": rows_rejected,
+                      "quarantined": 0}
+            written = quarantine.write_rejects(settings, con, extract, readable, header,
+                                               REJECTED, digest, run_id, results, counts)
+        _record_delivery(con, extract, digest, rows, "loaded", None, run_id, rows_rejected)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        if rejected:
+            con.unregister(REJECTED)
+    return rows, rows_rejected
 
 
 def release(settings: Settings, quarantined_file: Path) -> Path:

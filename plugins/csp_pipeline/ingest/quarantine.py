@@ -22,7 +22,7 @@ from csp_pipeline.core.registry import REJECTS_SUFFIX
 if TYPE_CHECKING:
     import duckdb
 
-    from csp_pipeline.ingest.gate import RuleResult
+    from csp_pipeline.ingest.results import RuleResult
     from csp_pipeline.ingest.landing import Extract
     from csp_pipeline.core.settings import Settings
 

@@ -4,8 +4,10 @@ the nightly housekeeping (retention of partner extracts).
 Each feed DAG finds that feed's new extracts, passes each through the gate (promote or quarantine)
 and emits the feed's Asset. The warehouse DAG is scheduled on all feed Assets, so it runs once the
 night's feeds are in; it builds the dbt project through astronomer-cosmos and publishes a snapshot.
-Every task that writes the DuckDB file takes a slot of the one-slot `duckdb_writer` pool, because
-DuckDB allows a single writer.
+Every task that opens the DuckDB file takes a slot of the one-slot `duckdb_writer` pool, because
+DuckDB allows a single writer (and locks the file even against readers in other processes). The
+audits do not: their ledger facts are read by `discover` and handed over, so the feeds' audits run
+at once on several workers and only their promotes queue for the writer.
 """
 
 from __future__ import annotations
@@ -64,52 +66,39 @@ def build_feed_dag(feed: str) -> DAG:
         default_args=DEFAULT_ARGS,
         doc_md=f"""### Ingest the `{feed}` feed
 Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet processed
-(one mapped `process` task per kind, its files oldest first), fingerprints each, audits it with its Great Expectations suite and promotes it into
+(one mapped `audit` and `process` task per kind, its files oldest first), fingerprints each, audits it with its
+Great Expectations suite (outside the writer lock) and promotes it into
 `raw.{feed}__<kind>` in one transaction, or quarantines it with a report. Emits the
 `raw_{feed}` Asset, which schedules the warehouse build. Declared in `feeds.yml`.""",
     )
     def feed_dag():
-        @task
-        def discover() -> list[list[str]]:
-            """The feed's new files as one batch per kind, oldest first."""
+        @task(pool=WRITER_POOL)
+        def discover() -> list[dict]:
+            """The feed's new files as one batch per kind, oldest first, each with the ledger
+            facts its audit needs (read here, under the writer lock: audits open no warehouse)."""
             from csp_pipeline.ingest.landing import discover as find
 
             ctx = get_current_context()
             up_to = ctx["logical_date"].date().isoformat() if ctx.get("logical_date") else None
-            batches: dict[str, list[str]] = {}
+            batches: dict[str, list] = {}
             for e in find(load_registry(), Settings.from_env().landing_dir, feed, up_to):
-                batches.setdefault(e.kind.name, []).append(str(e.path))
-            return list(batches.values())
+                batches.setdefault(e.kind.name, []).append(e)
+            return [_batch_facts(extracts) for extracts in batches.values()]
+
+        @task
+        def audit(batch: dict) -> list[dict]:
+            """One kind's files audited in extract-date order (a file's row-volume check
+            compares it with the deliveries before it), outside the writer lock: audits of
+            several feeds run at once on several workers. A file that errors does not stop the
+            later ones; its promote task reports it."""
+            return _audit_batch(feed, batch, get_current_context()["run_id"])
 
         @task(pool=WRITER_POOL, max_active_tis_per_dag=1, retries=0)
-        def process(paths: list[str]) -> list[dict]:
-            """One kind's files in extract-date order (mapped tasks run in any order, and a
-            file's row-volume check compares it with the deliveries before it). A file that
-            errors does not stop the later ones; the task fails once the batch is done."""
-            from pathlib import Path
-
-            from csp_pipeline.ingest.promote import process as run_gate
-            from csp_pipeline.ingest.landing import match
-
-            settings, run_id = Settings.from_env(), get_current_context()["run_id"]
-            outcomes, errors = [], []
-            for path in paths:
-                try:
-                    extract = match(load_registry(), feed, Path(path))
-                    if extract is None:
-                        raise ValueError(f"{path} is not a declared {feed} extract")
-                    outcome = run_gate(settings, extract, run_id, settings.pseudonym_key())
-                except Exception as exc:  # raised below, after the rest of the batch
-                    log.exception("%s failed", Path(path).name)
-                    errors.append(f"{Path(path).name}: {type(exc).__name__}: {exc}")
-                    continue
-                if outcome.status == "quarantined":
-                    alerts.notify_quarantine(settings, outcome.as_dict())
-                outcomes.append(outcome.as_dict())
-            if errors:
-                raise RuntimeError(f"{len(errors)} of {len(paths)} file(s) failed: "
-                                   + "; ".join(errors))
-            return outcomes
+        def process(audits: list[dict]) -> list[dict]:
+            """Each audited file promoted or quarantined (its results recorded with it) in one
+            transaction of the warehouse's writer, in the audit's order; fails once the batch is
+            done if any file errored."""
+            return _promote_batch(feed, audits, get_current_context()["run_id"])
 
         @task(trigger_rule="all_done", outlets=[feed_asset(feed)])
         def report(outcomes: list[dict]) -> dict:
@@ -120,12 +109,7 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
                        "quarantined": sum(o["status"] == "quarantined" for o in outcomes),
                        "rows": sum(o["rows"] for o in outcomes),
                        "rows_rejected": sum(o["rows_rejected"] for o in outcomes)}
-            from csp_pipeline.ingest.gate import build_data_docs
-
-            dag_run = get_current_context()["dag_run"]
-            docs = build_data_docs(Settings.from_env().data_dir / "gx",
-                                   since=dag_run.start_date, suite_prefix=f"{feed}__")
-            print(f"feed {feed}: {summary}; Data Docs: {docs}")
+            print(f"feed {feed}: {summary}")
             return summary
 
         @task
@@ -133,11 +117,96 @@ Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet
             """Fails the run (upstream_failed) when any file errored instead of loading or being
             quarantined; the Asset is still emitted by `report` so the other feeds' data builds."""
 
-        outcomes = process.expand(paths=discover())
+        outcomes = process.expand(audits=audit.expand(batch=discover()))
         report(outcomes)
         outcomes >> all_files_processed()
 
     return feed_dag()
+
+
+def _batch_facts(extracts: list) -> dict:
+    """A batch of one kind's extracts with their ledger facts (fingerprints, bytes already seen,
+    recent deliveries), as an XCom."""
+    from csp_pipeline.core.warehouse import connect, ensure_schema
+    from csp_pipeline.ingest.landing import fingerprint
+    from csp_pipeline.ingest.ledger_facts import read_facts
+
+    digests, unreadable = {}, {}
+    for e in extracts:
+        try:
+            digests[str(e.path)] = fingerprint(e.path)
+        except OSError as exc:  # reported as that file's error; the others carry on
+            unreadable[str(e.path)] = f"{type(exc).__name__}: {exc}"
+    readable = [e for e in extracts if str(e.path) in digests]
+    with connect(Settings.from_env().warehouse) as con:
+        ensure_schema(con)
+        facts = read_facts(con, readable, digests)
+    return {"paths": [str(e.path) for e in extracts], "facts": facts.as_dict(),
+            "unreadable": unreadable}
+
+
+def _audit_batch(feed: str, batch: dict, run_id: str) -> list[dict]:
+    """Audit a batch's files in order; [{path, audit: the saved audit} or {path, error}]."""
+    from pathlib import Path
+
+    from csp_pipeline.ingest.audit import audit_file
+    from csp_pipeline.ingest.ledger_facts import KindFacts
+
+    settings = Settings.from_env()
+    facts, out = KindFacts.from_dict(batch["facts"]), []
+    folder = settings.data_dir / "work" / "audits" / run_id.replace(":", "_").replace("+", "_")
+    for path in batch["paths"]:
+        try:
+            if path in batch["unreadable"]:
+                out.append({"path": path, "error": batch["unreadable"][path]})
+                continue
+            extract = _extract(feed, path)
+            audited = audit_file(settings, extract, facts, settings.pseudonym_key())
+            out.append({"path": path, "audit": str(audited.save(folder))})
+        except Exception as exc:  # reported by the promote task, after the rest of the batch
+            log.exception("%s failed", Path(path).name)
+            out.append({"path": path, "error": f"{type(exc).__name__}: {exc}"})
+    return out
+
+
+def _promote_batch(feed: str, audits: list[dict], run_id: str) -> list[dict]:
+    from pathlib import Path
+
+    from csp_pipeline.ingest.audit import Audited
+    from csp_pipeline.ingest.promote import promote_audited
+
+    settings, outcomes, errors = Settings.from_env(), [], []
+    for item in audits:
+        name = Path(item["path"]).name
+        if "error" in item:  # its audit failed
+            errors.append(f"{name}: {item['error']}")
+            continue
+        try:
+            saved = Path(item["audit"])
+            outcome = promote_audited(settings, _extract(feed, item["path"]), Audited.load(saved),
+                                      run_id, settings.pseudonym_key())
+            saved.unlink()
+        except Exception as exc:  # raised below, after the rest of the batch
+            log.exception("%s failed", name)
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            continue
+        if outcome.status == "quarantined":
+            alerts.notify_quarantine(settings, outcome.as_dict())
+        outcomes.append(outcome.as_dict())
+    if errors:
+        raise RuntimeError(f"{len(errors)} of {len(audits)} file(s) failed: " + "; ".join(errors))
+    return outcomes
+
+
+def _extract(feed: str, path: str):
+    from pathlib import Path
+
+    from csp_pipeline.ingest.landing import match
+
+    extract = match(load_registry(), feed, Path(path))
+    if extract is None:
+        raise ValueError(f"{path} is not a declared {feed} extract")
+    return extract
 
 
 def build_warehouse_dag() -> DAG:
@@ -163,7 +232,8 @@ loads the deployment's reference data (`CSP_CONFIG_DIR/reference/`, `CSP_REFEREN
 (seeds, staging -> intermediate -> marts, from the pre-built manifest) as one task per model,
 then runs every dbt test. Then the marts are published as an atomic
 snapshot with disclosure control (`data/published/current`), and the dbt documentation site is
-regenerated (`data/dbt_docs/static_index.html`).""",
+regenerated (`data/dbt_docs/static_index.html`). `validation_docs` renders the Great Expectations
+Data Docs of the files audited since its last run.""",
     )
     def warehouse_dag():
         @task(pool=WRITER_POOL)
@@ -211,7 +281,16 @@ regenerated (`data/dbt_docs/static_index.html`).""",
             dbt_executable_path=_dbt_executable(), install_deps=False, dbt_cmd_flags=["--static"],
             callback="csp_pipeline.transform.dbt_docs.keep_docs", pool=WRITER_POOL)
 
+        @task
+        def validation_docs() -> str:
+            """Great Expectations' Data Docs for the results stored since the last build: one
+            task renders them (audits on several workers only write their own result files)."""
+            from csp_pipeline.ingest.data_docs import build_new_docs
+
+            return str(build_new_docs(Settings.from_env().data_dir / "gx"))
+
         prepare() >> dbt >> publish() >> docs
+        validation_docs()
 
     return warehouse_dag()
 
