@@ -17,6 +17,7 @@ import duckdb
 
 from csp_pipeline.core.reference import code_lists, register_views
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.core.warehouse import in_memory
 from csp_pipeline.ingest.gate import GateParams, audit
 from csp_pipeline.ingest.landing import DIR_MODE, FILE_MODE, Extract, read_header, utf8_copy
 from csp_pipeline.ingest.ledger_facts import KindFacts, min_rows, record_audited
@@ -69,7 +70,8 @@ def audit_file(settings: Settings, extract: Extract, facts: KindFacts,
         return Audited(path, digest, seen=facts.seen[path])
     floor = min_rows(facts, extract, settings.volume_drop_ratio)
     kind = extract.kind
-    with utf8_copy(extract, settings.data_dir / "work") as readable, duckdb.connect() as con:
+    with utf8_copy(extract, settings.data_dir / "work") as readable, \
+            in_memory(settings.data_dir / "work" / "duckdb") as con:
         if extract.variant is not None:  # its expressions may look values up in ref_<file>
             register_views(con, settings)
         params = GateParams(extract.extract_date, floor,
