@@ -157,8 +157,15 @@ def floor(extract: Path, tmp: Path) -> dict:
         db.unlink(missing_ok=True)
 
 
-def audit_alone(extract: Path, env: dict) -> dict:
-    r = tree_run([sys.executable, "-c", AUDIT, str(extract)], env)
+def audit_alone(extract: Path, tmp: Path) -> dict:
+    """The audit of the file, landed under its kind's name, in a fresh process."""
+    folder = tmp / "audit_alone"
+    env = fresh(folder, extract)
+    landed = folder / "data" / "landing" / "police" / f"crimes_{NIGHT.replace('-', '')}.csv"
+    try:
+        r = tree_run([sys.executable, "-c", AUDIT, str(landed)], env)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return {**json.loads(r["out"].strip().splitlines()[-1]), "rss_mb": r["rss_mb"]}
 
 
@@ -173,8 +180,7 @@ def measure_size(rows: int, tmp: Path, repeat: int, small: dict) -> dict:
     n = repeat if rows <= 1_000_000 else 1
     floors = [floor(extract, tmp) for _ in range(n)]
     runs = [csp_run(fresh(tmp / f"run_{rows}", extract)) for _ in range(n)]
-    alone = audit_alone(extract, fresh(tmp / "audit_alone"))
-    shutil.rmtree(tmp / "audit_alone", ignore_errors=True)
+    alone = audit_alone(extract, tmp)
     f, run = median_run(floors), median_run(runs)
     added = run["wall"] - small["wall"]
     print(f"{rows:>10,} rows: floor {f['wall']:.1f} s ({f['rss_mb']:.0f} MiB); csp run "
@@ -184,14 +190,15 @@ def measure_size(rows: int, tmp: Path, repeat: int, small: dict) -> dict:
     return {"rows": rows, "floor": f, "run": run, "added": added, "alone": alone, "runs": n}
 
 
-def history_night(tmp: Path, history: Path, label: str) -> dict:
-    """One 10k-row night on top of `history` already loaded (by a first `csp run`)."""
-    env = fresh(tmp / f"history_{label}", history)
-    csp_run(env)
-    night = write_extract(tmp / "police_night.csv", NIGHT_ROWS, first=50_000_000)
-    land(tmp / f"history_{label}", night, NEXT_NIGHT)
+def night_on(folder: Path, label: str) -> dict:
+    """One 10k-row night on top of the history already loaded in `folder`."""
+    night = write_extract(folder.parent / "police_night.csv", NIGHT_ROWS, first=50_000_000)
+    land(folder, night, NEXT_NIGHT)
+    env = dict(os.environ, CSP_DATA_DIR=str(folder / "data"), AIRFLOW_HOME=str(folder / "airflow"),
+               CSP_DEMO_MODE="1", CSP_RETRY_DELAY_SECONDS="1")
     result = csp_run(env, NEXT_NIGHT)
-    print(f"10k-row night on {label} history: {result['wall']:.1f} s", flush=True)
+    print(f"10k-row night on {label} history: {result['wall']:.1f} s, peak RSS "
+          f"{result['rss_mb']:.0f} MiB; {breakdown(result['stages'])}", flush=True)
     return result
 
 
@@ -212,11 +219,11 @@ def main() -> None:
           f"{small['rss_mb']:.0f} MiB; " + breakdown(small["stages"]), flush=True)
     measured = [measure_size(rows, args.tmp, args.repeat, small) for rows in sizes]
     nights = {}
-    if not args.skip_history:
+    if not args.skip_history:  # the largest run's folder is the long history
         short = write_extract(args.tmp / f"police_{SHORT_HISTORY}.csv", SHORT_HISTORY)
-        nights = {"short": history_night(args.tmp, short, "100k"),
-                  "long": history_night(args.tmp, args.tmp / f"police_{sizes[-1]}.csv",
-                                        f"{sizes[-1] // 1_000_000}M")}
+        csp_run(fresh(args.tmp / "run_history_100k", short))
+        nights = {"short": night_on(args.tmp / "run_history_100k", "100k"),
+                  "long": night_on(args.tmp / f"run_{sizes[-1]}", f"{sizes[-1]:,}-row")}
     text = report(small, measured, nights, sizes[-1])
     print(text)
     args.results.write_text(text)
