@@ -8,8 +8,8 @@ For each size: the floor (a typed `read_csv` into a file database, then one GROU
 ward and crime type, in a fresh process), then `csp run` on a fresh data folder holding only that
 file. A 100-row `csp run` measures the fixed cost of a night (Airflow, dbt and docs start-up);
 what the rows add is the run minus that. Then one more night of 10k rows on top of the largest
-history, against the same night on top of 100k rows of history. The 1M case and the 100-row
-run are medians of `--repeat` runs; the others run once (they are long).
+run's warehouse, against the same night on top of 100k rows of history. The 1M case and the
+100-row run are medians of `--repeat` runs; the others run once (they are long).
 
 Peak RSS is the whole process tree's (the `csp run` process and every child, dbt included),
 sampled every 0.1 s. The per-stage breakdown comes from Airflow's own task records (durations of

@@ -92,23 +92,25 @@ CREATE TABLE IF NOT EXISTS meta.runs (
 DEFAULT_MEMORY_LIMIT = "1GB"
 
 
-def bounds(spill_dir: Path | None = None) -> dict[str, str]:
-    """DuckDB settings for every pipeline connection: a memory limit (CSP_DUCKDB_MEMORY_LIMIT,
-    default 1GB; DuckDB's own default is 80% of the machine, per connection) past which DuckDB
-    spills to disk, in `spill_dir` for an in-memory database (a file database spills beside
-    its file)."""
-    config = {"memory_limit": os.environ.get("CSP_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)}
+def bound(con: duckdb.DuckDBPyConnection, spill_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """The pipeline's bounds on a DuckDB database: a memory limit (CSP_DUCKDB_MEMORY_LIMIT,
+    default 1GB; DuckDB's own default is 80% of the machine) past which it spills to disk, in
+    `spill_dir` for an in-memory database (a file database spills beside its file). Set once
+    open, not as connect-time configuration: another connection to the same file in this
+    process (dbt's, in `csp run`) must see the same configuration or DuckDB refuses it."""
+    con.execute("SET memory_limit = ?", [os.environ.get("CSP_DUCKDB_MEMORY_LIMIT",
+                                                       DEFAULT_MEMORY_LIMIT)])
     if spill_dir is not None:
         spill_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(spill_dir, 0o700)
-        config["temp_directory"] = str(spill_dir)
-    return config
+        con.execute("SET temp_directory = ?", [str(spill_dir)])
+    return con
 
 
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only, config=bounds())
+    con = bound(duckdb.connect(str(path), read_only=read_only))
     try:
         yield con
     finally:
@@ -117,7 +119,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
 
 def in_memory(spill_dir: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB database with the pipeline's bounds, spilling into `spill_dir`."""
-    return duckdb.connect(config=bounds(spill_dir))
+    return bound(duckdb.connect(), spill_dir)
 
 
 def raw_table_ddl(kind: Kind) -> str:

@@ -28,7 +28,7 @@ from csp_pipeline.ingest.landing import discover
 from csp_pipeline.ingest.pseudonymise import hmac_pads
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import bounds, ensure_schema
+from csp_pipeline.core.warehouse import bound, ensure_schema
 
 log = logging.getLogger(__name__)
 SUFFIX = "_pseudonym"
@@ -135,7 +135,7 @@ def rotate(settings: Settings, old_key: bytes, new_key: bytes,
         raise RotationError("the new key is the same as the current key")
     report = RotationReport()
     try:
-        con = duckdb.connect(str(settings.warehouse), config=bounds())
+        con = bound(duckdb.connect(str(settings.warehouse)))
     except duckdb.IOException as exc:
         raise RotationError(f"cannot open the warehouse for writing ({exc}); pause the pipeline's "
                             "DAGs so that no run holds it, then retry") from exc

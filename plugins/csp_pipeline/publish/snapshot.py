@@ -25,7 +25,7 @@ import duckdb
 
 from csp_pipeline.publish.disclosure import FLAG, DisclosureError, load_policy, protect_mart
 from csp_pipeline.core.settings import PROJECT_ROOT, Settings
-from csp_pipeline.core.warehouse import bounds
+from csp_pipeline.core.warehouse import bound
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
     policy = load_policy()
     # Copy from a connection to the warehouse (same configuration as dbt's, which may share this
     # process), attaching the new snapshot file; then protect and export from the snapshot alone.
-    with duckdb.connect(str(settings.warehouse), config=bounds()) as con:
+    with bound(duckdb.connect(str(settings.warehouse))) as con:
         built = [r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
             "AND schema_name = 'marts' ORDER BY 1").fetchall()]
@@ -96,7 +96,7 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
     published_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     version = code_version()
     suppression, dropped = {}, {}
-    with duckdb.connect(str(db_file), config=bounds()) as con:
+    with bound(duckdb.connect(str(db_file))) as con:
         for mart in list(marts):
             try:
                 p = protect_mart(con, mart, policy)
