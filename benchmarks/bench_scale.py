@@ -23,11 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -83,7 +85,8 @@ STAGES = {"discover": "find + fingerprint", "audit": "audit", "process": "promot
 def tree_run(cmd: list[str], env: dict) -> dict:
     """Run `cmd`; wall time and the peak summed RSS of it and all its descendants."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = tempfile.TemporaryFile()  # not a pipe: a full pipe would stop the run
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     root, peak = psutil.Process(proc.pid), 0
     while proc.poll() is None:
         try:
@@ -98,7 +101,9 @@ def tree_run(cmd: list[str], env: dict) -> dict:
                 pass
         peak = max(peak, rss)
         time.sleep(0.1)
-    out = proc.stdout.read().decode(errors="replace")
+    log.seek(0)
+    out = log.read().decode(errors="replace")
+    log.close()
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{out[-4000:]}")
     return {"wall": time.perf_counter() - started, "rss_mb": peak / 2**20, "out": out}
@@ -166,7 +171,8 @@ def audit_alone(extract: Path, tmp: Path) -> dict:
         r = tree_run([sys.executable, "-c", AUDIT, str(landed)], env)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return {**json.loads(r["out"].strip().splitlines()[-1]), "rss_mb": r["rss_mb"]}
+    measured = re.search(r'\{"scan".*?\}', r["out"])  # DuckDB may print progress after it
+    return {**json.loads(measured.group(0)), "rss_mb": r["rss_mb"]}
 
 
 def median_run(runs: list[dict]) -> dict:
