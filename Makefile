@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export TQDM_DISABLE := 1
 
-.PHONY: install demo test lint bench bench-scaleout lock clean deploy-test
+.PHONY: install demo test test-faults lint bench bench-scaleout lock clean deploy-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,7 @@ $(UV): $(BIN)/python
 $(VENV)/.installed: requirements.lock pyproject.toml | $(UV)
 	$(UV) pip install --python $(BIN)/python --compile-bytecode -q -r requirements.lock
 	$(UV) pip install --python $(BIN)/python --compile-bytecode -q --no-deps -e .
+	$(BIN)/python -m csp_pipeline.ingest.data_docs_assets  # Data Docs' scripts and styles (npm)
 	touch $@
 
 install: $(VENV)/.installed
@@ -30,8 +31,15 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# The fault-injection suite (tests/faults): content faults through the real gate, process faults
+# through real `csp run` nights. Rewrites tests/faults/results.json (the README's table).
+test-faults: install
+	$(BIN)/python -m pytest -q -m faults tests/faults
+
+# Python: ruff (pyflakes, import order, bugbear; pyproject.toml). dbt SQL: sqlfluff (dbt_project/.sqlfluff).
 lint: install
 	$(BIN)/ruff check plugins dags tests benchmarks
+	cd dbt_project && ../$(BIN)/sqlfluff lint models macros tests --disable-progress-bar
 
 # At scale: 1M- and 10M-row nights against the DuckDB floor (files under /tmp; the 10M run takes
 # a while), written to benchmarks/RESULTS.md. Then the smaller focused benchmarks.

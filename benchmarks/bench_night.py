@@ -34,9 +34,9 @@ def months_before(night: date, n: int) -> date:
 
 def load(settings, landing: Path, nights: set[str] | None = None) -> int:
     """Every landed file (or only those of `nights`) through the gate; returns rows loaded."""
-    from csp_pipeline.ingest.promote import process
-    from csp_pipeline.ingest.landing import discover
     from csp_pipeline.core.registry import load_registry
+    from csp_pipeline.ingest.landing import discover
+    from csp_pipeline.ingest.promote import process
 
     registry, rows = load_registry(), 0
     for feed in registry.feeds:
@@ -56,9 +56,9 @@ def dbt_build(env: dict, *extra: str) -> None:
 
 def history(work: Path, months: int, scale: float) -> tuple[Path, Path, int]:
     """A data dir holding `months` of history, and the landing folder of the night's files."""
-    from csp_pipeline.ingest.backfill import consolidate
     from csp_pipeline.core.registry import load_registry
     from csp_pipeline.core.settings import Settings
+    from csp_pipeline.ingest.backfill import consolidate
     from csp_pipeline.synthetic import generate
 
     data, landing = work / f"h{months}" / "data", work / f"h{months}" / "landing"

@@ -52,9 +52,9 @@ con.execute('SELECT "Month", "Ward code", "Crime type", count(*) FROM t GROUP BY
 AUDIT = """
 import json, sys, time
 from pathlib import Path
-import duckdb
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.core.warehouse import memory
 from csp_pipeline.ingest import gate
 from csp_pipeline.ingest.audit import audit_file, sql_params
 from csp_pipeline.ingest.landing import fingerprint, match, read_header
@@ -63,7 +63,7 @@ s = Settings.from_env()
 e = match(load_registry(), "police", Path(sys.argv[1]))
 key = s.pseudonym_key()
 t = time.perf_counter()
-with duckdb.connect() as con:  # the audit's own scan alone: read, parse, pseudonymise
+with memory(s.data_dir / "work" / "duckdb") as con:  # the audit's own scan alone (as bounded)
     r = con.execute(gate.scan_sql(e.kind, read_header(e.path)), sql_params(e, e.path, key))
     while len(r.fetch_df_chunk(max(1, gate.CHUNK_ROWS // 2048))):
         pass

@@ -17,4 +17,15 @@ os.environ.setdefault("CSP_DEMO_MODE", "1")
 os.environ["AIRFLOW_HOME"] = str(_SESSION_DIR / "airflow")
 os.environ["CSP_DATA_DIR"] = str(_SESSION_DIR / "data")
 
-pytest_plugins = ["tests.support.pipeline"]
+import pytest  # noqa: E402  (after the environment above)
+
+from csp_pipeline.core.settings import Settings  # noqa: E402
+
+pytest_plugins = ["tests.support.pipeline", "tests.support.browser"]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A deployment whose data folder (warehouse, landing, quarantine, published) is the test's
+    own. tests/integration/conftest.py gives its modules one that shares a GE project."""
+    return Settings.from_env({"CSP_DATA_DIR": str(tmp_path / "data")})

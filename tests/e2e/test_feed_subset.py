@@ -15,10 +15,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.ingest.backfill import consolidate
-from csp_pipeline.publish.disclosure import load_policy
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.ingest.backfill import consolidate
+from csp_pipeline.publish.disclosure import load_policy
 from tests.support.pipeline import csp
 
 pytestmark = pytest.mark.e2e

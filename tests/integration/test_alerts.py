@@ -17,11 +17,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from csp_pipeline.orchestration import alerts
-from csp_pipeline.ingest.promote import process
-from csp_pipeline.ingest.landing import match
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.ingest.landing import match
+from csp_pipeline.ingest.promote import process
+from csp_pipeline.orchestration import alerts
 from tests.support.rows import valid_rows, write_extract
 
 
@@ -134,3 +134,18 @@ def test_no_webhook_configured_sends_nothing(monkeypatch, caplog):
     with caplog.at_level(logging.DEBUG, logger="csp_pipeline.orchestration.alerts"):
         alerts.on_failure_callback(airflow_context(ValueError("boom")))
     assert not caplog.records
+
+
+def test_files_that_are_not_declared_extracts_are_alerted_with_why(webhook, tmp_path):
+    from csp_pipeline.ingest.landing import unrecognised
+
+    landing = tmp_path / "landing"
+    (landing / "police").mkdir(parents=True)
+    (landing / "police" / "crimes_2024-05-31.csv").write_text("a\n1\n")
+    alerts.notify_unrecognised("police", unrecognised(load_registry(), landing, "police"))
+    alerts.notify_unrecognised("fire", [])  # nothing to report: no alert
+    [(_, payload)] = webhook.received
+    assert payload["event"] == "files_not_recognised" and payload["feed"] == "police"
+    [item] = payload["files"]
+    assert item["path"].endswith("police/crimes_2024-05-31.csv")
+    assert "not a declared police extract name" in item["reason"]

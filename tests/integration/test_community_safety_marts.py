@@ -141,7 +141,7 @@ def fire_rows() -> list[dict]:
              + [("Secondary fire", "Other outdoor", "Accidental"),
                 ("Secondary fire", "Grassland/refuse", "Not known"),
                 ("Primary fire", "Road vehicle", "Accidental")])
-    for i, (kind, ward) in enumerate(zip(may24, slots)):
+    for i, (kind, ward) in enumerate(zip(may24, slots, strict=False)):
         rows.append(fire(f"2024-05-{1 + i % 28:02d}", ward, *kind))
     # Not fires: they count nowhere.
     rows += [fire("2024-05-03", "Burn Valley", t, "Dwelling", None)

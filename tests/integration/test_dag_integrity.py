@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from csp_pipeline.orchestration import airflow_env
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import DAGS_DIR, Settings
+from csp_pipeline.orchestration import airflow_env
 
 IMPORT_TIMEOUT_S = 30  # Airflow's default dagbag_import_timeout
 

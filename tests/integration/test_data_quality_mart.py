@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from csp_pipeline.ingest.promote import process, release
-from csp_pipeline.ingest.landing import match
 from csp_pipeline.core.registry import Kind, load_registry
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.ingest.landing import match
+from csp_pipeline.ingest.promote import process, release
 from csp_pipeline.ingest.suites import load_suite
 from tests.support.rows import Row, valid_rows, write_extract
 from tests.support.warehouse import dbt, query

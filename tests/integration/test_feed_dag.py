@@ -40,7 +40,7 @@ def test_a_file_that_errors_fails_the_run_after_the_kinds_other_files_load(tmp_p
         write_extract(settings.landing_dir, kind, day, valid_rows(kind, 20, day, start=100 * i))
     broken = settings.landing_dir / "fire" / kind.file_name(days[1].isoformat())
     broken.unlink()
-    broken.symlink_to(tmp_path / "upload-that-never-finished.csv")  # dangling: cannot be read
+    broken.mkdir()  # named like an extract, but cannot be read as one
 
     done = subprocess.run([sys.executable, "-c", RUN_FEED_DAG], env=env, cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=600)
@@ -48,9 +48,12 @@ def test_a_file_that_errors_fails_the_run_after_the_kinds_other_files_load(tmp_p
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"run": "failed", "tasks": {
         "discover": "success", "audit": "success", "process": "failed", "report": "success",
-        "all_files_processed": "upstream_failed"}}
-    assert f"{broken.name}: FileNotFoundError" in done.stdout + done.stderr
+        "all_files_processed": "upstream_failed", "feed_failed": "success"}}
+    assert f"{broken.name}: IsADirectoryError" in done.stdout + done.stderr
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         loaded = con.execute("SELECT extract_date, rows FROM meta.deliveries "
                              "WHERE status = 'loaded' ORDER BY processed_at").fetchall()
+        feed_run = con.execute("SELECT feed, ok, detail FROM meta.feed_runs").fetchall()
     assert loaded == [(days[0], 20), (days[2], 20)]  # in extract-date order, around the broken one
+    [(feed, ok, detail)] = feed_run  # the warehouse build will not publish over it
+    assert (feed, ok) == ("fire", False) and f"{broken.name}: IsADirectoryError" in detail

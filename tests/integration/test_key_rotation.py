@@ -13,11 +13,11 @@ import duckdb
 import pytest
 
 from csp_pipeline.cli.main import main
-from csp_pipeline.ingest.promote import process
-from csp_pipeline.privacy.keys import RotationError, key_id, pseudonym_columns, rotate
-from csp_pipeline.ingest.landing import discover
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.ingest.landing import discover
+from csp_pipeline.ingest.promote import process
+from csp_pipeline.privacy.keys import RotationError, key_id, pseudonym_columns, rotate
 
 OLD, NEW = b"old-secret-for-tests", b"new-secret-for-tests"
 CHILDREN = [  # CHILD_ID, UPN (blank: unknown)

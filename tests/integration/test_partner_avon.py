@@ -19,12 +19,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.ingest.promote import Outcome, process, release
-from csp_pipeline.ingest.landing import Extract, match
-from csp_pipeline.ingest.quarantine import rejects_path
 from csp_pipeline.core.reference import bundled_rows, load_deployment
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import PROJECT_ROOT, Settings
+from csp_pipeline.ingest.landing import Extract, match
+from csp_pipeline.ingest.promote import Outcome, process, release
+from csp_pipeline.ingest.quarantine import rejects_path
 from tests.support.warehouse import dbt, query
 
 AVON_FILE = (PROJECT_ROOT.parent / "shared" / "realdata" / "fire" / "avon_frs"

@@ -13,11 +13,11 @@ from datetime import datetime
 import pytest
 import yaml
 
-from csp_pipeline.ingest.promote import process
-from csp_pipeline.ingest.landing import match
 from csp_pipeline.core.reference import bundled_rows
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.ingest.landing import match
+from csp_pipeline.ingest.promote import process
 from tests.support.warehouse import query
 
 HEADER = ["Job No", "Date Logged", "Council", "Ward Name", "Call Type", "Premises", "Started",
@@ -100,7 +100,7 @@ def test_a_variant_added_with_files_only_loads(tmp_path, deployment):
              for w in bundled_rows("ref_wards")}
     expected = []
     for i, r in enumerate(ROWS, start=1):
-        v = dict(zip(HEADER, r))
+        v = dict(zip(HEADER, r, strict=True))
         la = areas[v["Council"]]
         expected.append((
             i, f"CB-{v['Job No']}", datetime.strptime(v["Date Logged"], "%d/%m/%Y %H:%M"),

@@ -13,17 +13,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.publish.snapshot import SNAPSHOT_DB, publish
+from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import ensure_schema
+from csp_pipeline.publish.snapshot import SNAPSHOT_DB, publish
 
 CRIME_ROWS = {"run-1": 400_000, "run-2": 450_000}  # big enough that a publish takes a while
 CUSTODY = [("E06000001", 3, 0), ("E06000002", 12, 5), ("E06000003", 0, 2)]
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"CSP_DATA_DIR": str(tmp_path / "data")})
 
 
 def build_marts(settings: Settings, run_id: str, crime_rows: int | None = None) -> None:
@@ -179,3 +174,92 @@ def test_the_last_n_snapshots_are_kept_and_current_is_the_newest(settings):
     assert len(kept) == 2 and kept[-1] == names[-1] and kept[0] == names[-2]
     doc = json.loads((settings.published_dir / "current" / "manifest.json").read_text())
     assert doc["run_id"] == "night-3"
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example","Ward")', "+cmd", "-2+3", "@SUM(A1)", "\tx", "\ry"]
+
+
+def test_csv_exports_neutralise_formula_cells_and_keep_numbers_while_parquet_keeps_the_truth(
+        settings):
+    """OWASP CSV injection: a text cell starting with = + - @ tab or CR is prefixed with ' in the
+    CSV; a negative number stays a number; Parquet and DuckDB keep the value as built."""
+    build_marts(settings, "run-1", crime_rows=100)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        for i, text in enumerate(FORMULAS):
+            con.execute("UPDATE marts.cs_crime_monthly SET crime_type = ?, pct_change = -12.5 "
+                        "WHERE incidents = ?", [text, i])
+    publish(settings, "run-1")
+    snap = (settings.published_dir / "current").resolve()
+    with (snap / "csv" / "cs_crime_monthly.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    shown = {r["crime_type"] for r in rows if r["pct_change"]}
+    assert shown == {"'" + f for f in FORMULAS}
+    assert {r["pct_change"] for r in rows if r["pct_change"]} == {"-12.5"}
+    assert any(r["crime_type"] == "Type 13" for r in rows)  # plain text untouched
+    with duckdb.connect(str(snap / SNAPSHOT_DB), read_only=True) as con:
+        db = {r[0] for r in con.execute("SELECT crime_type FROM marts.cs_crime_monthly "
+                                        "WHERE pct_change < 0").fetchall()}
+        pq = {r[0] for r in con.execute(
+            f"SELECT crime_type FROM '{snap / 'parquet' / 'cs_crime_monthly.parquet'}' "
+            "WHERE pct_change < 0").fetchall()}
+    assert db == pq == set(FORMULAS)
+
+
+def test_a_failed_feed_blocks_publishing_unless_told_and_the_manifest_says_what_it_rests_on(
+        tmp_path):
+    from csp_pipeline.ingest import feed_runs
+    from csp_pipeline.publish.snapshot import PublishRefused
+
+    settings = Settings.from_env({"CSP_DATA_DIR": str(tmp_path / "data")})
+    build_marts(settings, "run-1", crime_rows=100)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        feed_runs.record(con, "fire", "night-1", "2024-05-31", True)
+        feed_runs.record(con, "police", "night-1", "2024-05-31", True)
+    first = publish(settings, "run-1")
+    assert first["partial"] is False
+    assert first["feeds"]["fire"] == {"run_id": "night-1", "night": "2024-05-31", "ok": True,
+                                      "detail": None,
+                                      "extract_dates": "2024-05-30 to 2024-05-31"}
+    with duckdb.connect(str(settings.warehouse)) as con:
+        feed_runs.record(con, "police", "night-2", "2024-06-01", False,
+                         "1 of 1 file(s) failed: crimes_20240601.csv: OSError: disk full")
+    with pytest.raises(PublishRefused, match=r"police.*crimes_20240601.csv.*previous snapshot"):
+        publish(settings, "run-2")
+    current = settings.published_dir / "current"
+    assert json.loads((current / "manifest.json").read_text())["run_id"] == "run-1"
+    assert len(list((settings.published_dir / "snapshots").iterdir())) == 1
+
+    told = Settings.from_env({"CSP_DATA_DIR": str(tmp_path / "data"),
+                              "CSP_PUBLISH_OVER_FAILED_FEEDS": "1"})
+    partial = publish(told, "run-2")
+    assert partial["partial"] is True and partial["feeds"]["police"]["ok"] is False
+    assert "disk full" in partial["feeds"]["police"]["detail"]
+    assert partial["feeds"]["fire"]["ok"] is True
+    with duckdb.connect(str(settings.warehouse)) as con:  # a good rerun clears the failure
+        feed_runs.record(con, "police", "night-2-rerun", "2024-06-01", True)
+    assert publish(settings, "run-3")["partial"] is False
+
+
+def test_a_report_that_cannot_be_built_fails_the_publish_and_keeps_the_previous_snapshot(
+        settings, monkeypatch):
+    """The report and dictionary are assembled in the new folder before `current` moves."""
+    from csp_pipeline.publish import snapshot
+    from csp_pipeline.publish.report.build import ReportError
+
+    build_marts(settings, "run-1", crime_rows=5_000)
+    publish(settings, "run-1")
+    current = settings.published_dir / "current"
+    first = current.resolve()
+    assert (first / "report" / "index.html").exists() and (first / "DATA_DICTIONARY.md").exists()
+
+    def broken(folder: Path) -> Path:
+        (folder / "report").mkdir()  # half-built, then fails
+        raise ReportError("template missing")
+
+    monkeypatch.setattr(snapshot, "build_report", broken)
+    build_marts(settings, "run-2", crime_rows=5_000)
+    with pytest.raises(ReportError):
+        publish(settings, "run-2")
+    assert current.resolve() == first
+    assert json.loads((current / "manifest.json").read_text())["run_id"] == "run-1"
+    assert sorted(p.name for p in (settings.published_dir / "snapshots").iterdir()) == [first.name]

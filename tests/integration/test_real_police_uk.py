@@ -25,15 +25,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
-import duckdb
-
-from csp_pipeline.ingest.promote import Outcome, process
-from csp_pipeline.ingest.landing import discover
 from csp_pipeline.core.reference import load_deployment
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import PROJECT_ROOT, Settings
+from csp_pipeline.ingest.landing import discover
+from csp_pipeline.ingest.promote import Outcome, process
 from tests.support.warehouse import dbt, query, release_dbt_connection
 
 REALDATA = PROJECT_ROOT.parent / "shared" / "realdata"

@@ -17,12 +17,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.ingest.gate import build_data_docs, data_docs_index
-from csp_pipeline.ingest.promote import process
-from csp_pipeline.ingest.landing import match
 from csp_pipeline.core.reference import bundled_rows, load_deployment
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.ingest.data_docs import build_data_docs, data_docs_index
+from csp_pipeline.ingest.landing import match
+from csp_pipeline.ingest.promote import process
 from tests.support.rows import Row, valid_rows, write_extract
 from tests.support.warehouse import dbt, query
 

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from csp_pipeline.ingest import gate
 from csp_pipeline.cli.main import main as csp
-from csp_pipeline.ingest.promote import Outcome
-from csp_pipeline.ingest.landing import discover, match
 from csp_pipeline.core.registry import Kind, load_registry
-from csp_pipeline.privacy.retention import purge_expired
 from csp_pipeline.core.settings import PROJECT_ROOT, Settings
+from csp_pipeline.ingest import gate
+from csp_pipeline.ingest.landing import discover, match
+from csp_pipeline.ingest.promote import Outcome
+from csp_pipeline.ingest.results import MASK
+from csp_pipeline.privacy.retention import purge_expired
 from tests.support.rows import Row, csv_bytes, valid_rows, write_extract
 from tests.support.warehouse import env_for, process_landed, sql
 
@@ -39,17 +40,6 @@ RANGE = "value within range"
 REQUIRED = "required value present"
 SOUTH_YORKSHIRE = (PROJECT_ROOT.parent / "shared" / "realdata" / "police_uk" / "south-yorkshire"
                    / "2021-01-south-yorkshire-street.csv")
-
-
-@pytest.fixture(scope="module")
-def shared_data_dir(tmp_path_factory) -> Path:
-    """One data dir for the module: its GE project (checkpoints, results) is built once."""
-    return tmp_path_factory.mktemp("rejects-data")
-
-
-@pytest.fixture
-def settings(tmp_path, shared_data_dir) -> Settings:
-    return Settings.from_env(env_for(tmp_path, shared_data_dir))
 
 
 def run(settings: Settings, path: Path, run_id: str = "night-1") -> Outcome:
@@ -149,7 +139,7 @@ def test_rejected_values_of_identifier_columns_are_masked_everywhere_but_the_rej
     assert (out.status, out.rows, out.rows_rejected) == ("loaded", 28, 2)
     assert sql(settings, """SELECT row_number, column_name, rule, value FROM meta.rejected_rows
                             ORDER BY row_number""") == [
-        (3, "ETHNICITY", CODES, "Martian"), (7, "DATE_OF_BIRTH", REQUIRED, gate.MASK)]
+        (3, "ETHNICITY", CODES, "Martian"), (7, "DATE_OF_BIRTH", REQUIRED, MASK)]
     identifiers = {r[c.name] for r in rows for c in CHILDREN.pii_columns if r[c.name]}
     rejects = rejects_file(settings, CHILDREN, NIGHT)
     written = [repr(sql(settings, "SELECT * FROM meta.rejected_rows")),
@@ -159,6 +149,37 @@ def test_rejected_values_of_identifier_columns_are_masked_everywhere_but_the_rej
     # The rejects file is the partner's own rows, identifiers included, owner-only like them.
     assert rows[2]["FORENAME"] in rejects.read_text()
     assert_rows_add_up(settings, path)
+
+
+def test_a_malformed_date_of_birth_is_a_format_error_and_an_invalid_postcode_is_reported(
+        settings):
+    """Not "required value present" for a date of birth that was given but is no date; a
+    postcode that is not one is reported (a warning: the row loads, with no district)."""
+    rows = planted(valid_rows(CHILDREN, 60, NIGHT), {3: ("DATE_OF_BIRTH", "31/02/2010"),
+                                                     7: ("DATE_OF_BIRTH", None),
+                                                     9: ("POSTCODE", "NOT A POSTCODE")})
+    path = write_extract(settings.landing_dir, CHILDREN, NIGHT, rows)
+    out = run(settings, path)
+    assert (out.status, out.rows, out.rows_rejected) == ("loaded", 58, 2)
+    assert sql(settings, """SELECT row_number, column_name, rule, value FROM meta.rejected_rows
+                            ORDER BY row_number""") == [
+        (3, "DATE_OF_BIRTH", "value parses as a date", MASK),
+        (7, "DATE_OF_BIRTH", REQUIRED, MASK)]
+    [warning] = [w for w in out.warnings if "POSTCODE" in w]
+    assert "value is a UK postcode" in warning and "9" in warning
+    assert "NOT A POSTCODE" not in warning  # an identifier: masked
+    assert sql(settings, """SELECT severity, unexpected_count FROM meta.validation_results
+                            WHERE column_name = 'POSTCODE' AND NOT success""") == [("warning", 1)]
+    assert_rows_add_up(settings, path)
+
+
+def test_a_0_byte_file_is_quarantined_as_an_empty_file(settings):
+    path = settings.landing_dir / "police" / POLICE.file_name(NIGHT.isoformat())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    out = run(settings, path)
+    assert out.status == "quarantined"
+    assert "empty file" in out.reason and "missing" not in out.reason
 
 
 # --- tolerance: judged over the whole file ---------------------------------------------------------
@@ -249,7 +270,7 @@ def test_the_rejects_file_holds_the_rejected_rows_exactly_as_delivered(settings)
     n = 40
     rows = valid_rows(POLICE, n, NIGHT)
     extra = _south_yorkshire_columns(n)
-    for row, (msoa, colour) in zip(rows, extra):
+    for row, (msoa, colour) in zip(rows, extra, strict=False):
         row.update({"MSOA": msoa, "COLOUR": colour})
     rows[2].update({"Location": 'On or near "The Crescent", Hartlepool', "Context": None,
                     "Crime type": "Burglery"})
@@ -416,7 +437,10 @@ def test_rejects_expire_counted_from_the_day_they_were_rejected_not_the_extract_
 # --- nothing lost: for every kind, rows in the file = rows loaded + rows rejected ----------------
 
 def _reject_column(kind: Kind) -> str:
-    return next(c.name for c in kind.stored_columns if c.values and c.severity == "reject")
+    """A code-list column whose bad values are rejected: a typed list's, else a reference's."""
+    rejecting = [c for c in kind.stored_columns if c.severity == "reject"]
+    return next(c.name for c in sorted(rejecting, key=lambda c: not c.values)
+                if c.values or c.reference)
 
 
 @pytest.mark.parametrize("kind_id", [k.id for k in REGISTRY.kinds])

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from csp_pipeline.ingest.backfill import consolidate
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import PROJECT_ROOT, Settings
+from csp_pipeline.ingest.backfill import consolidate
 
 START = date(2023, 3, 1)
 NIGHT = date(2024, 5, 31)

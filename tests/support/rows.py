@@ -12,12 +12,11 @@ import csv
 import io
 import re
 from datetime import date, datetime, timedelta
+from functools import cache
 from itertools import cycle
 from pathlib import Path
 from re import _parser as sre  # the stdlib's own regex parser: patterns stay the single truth
 from typing import Iterator
-
-from functools import cache
 
 from csp_pipeline.core.reference import reference_values
 from csp_pipeline.core.registry import Column, Kind, Rule, snake

@@ -11,8 +11,8 @@ from typing import Iterator
 import duckdb
 
 from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import DBT_PROJECT_DIR
-from csp_pipeline.core.warehouse import ensure_schema
 
 
 def create_warehouse(path: Path) -> Path:
@@ -109,8 +109,8 @@ def env_for(root: Path, data_dir: Path) -> dict[str, str]:
 
 def process_landed(settings, path: Path, run_id: str, key: bytes):
     """One landed file through the real gate and promote, as the feed DAG passes it on."""
-    from csp_pipeline.ingest.promote import process
     from csp_pipeline.ingest.landing import match
+    from csp_pipeline.ingest.promote import process
 
     extract = match(load_registry(), path.parent.name, path)
     assert extract, path

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 from datetime import date
 
-from csp_pipeline.ingest.backfill import consolidate
 from csp_pipeline.core.registry import load_registry
+from csp_pipeline.ingest.backfill import consolidate
 
 HEADER = load_registry().kind("fire", "incidents").column_names
 

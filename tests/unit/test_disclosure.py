@@ -19,8 +19,8 @@ import duckdb
 import pytest
 import yaml
 
-from csp_pipeline.publish.disclosure import DisclosureError, load_policy, protect_mart
 from csp_pipeline.core.settings import DBT_PROJECT_DIR
+from csp_pipeline.publish.disclosure import DisclosureError, load_policy, protect_mart
 
 CONTRACT_PERSON_MARTS = ["cs_substance_misuse_outcomes", "cs_education_termly", "cs_neet_monthly",
                          "yj_first_time_entrants", "yj_reoffending", "yj_custody",
@@ -85,7 +85,7 @@ def create(con: duckdb.DuckDBPyConnection, mart: str, rows: list[dict]) -> None:
 def published(con: duckdb.DuckDBPyConnection, mart: str) -> list[dict]:
     cur = con.execute(f"SELECT * FROM marts.{mart}")
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def pct(n: int, d: int, digits: int = 1) -> float | None:
@@ -299,7 +299,7 @@ def test_fire_indicators_that_count_people_are_suppressed_fires_are_not():
 
 def substance_rows(la: str, period_end: date, groups: list[tuple[int, int, int]]) -> list[dict]:
     rows, totals = [], [0, 0, 0]
-    for order, (name, (n, sc, rep)) in enumerate(zip(SUBSTANCE_GROUPS, groups), start=1):
+    for order, (name, (n, sc, rep)) in enumerate(zip(SUBSTANCE_GROUPS, groups, strict=False), start=1):
         totals = [totals[0] + n, totals[1] + sc, totals[2] + rep]
         rows.append((order, name, n, sc, rep))
     rows.append((6, "All substances", *totals))
@@ -593,7 +593,7 @@ def test_a_group_whose_only_non_zero_count_is_suppressed_needs_nothing_more(capl
     rows = [{"la_code": "E06000001", "la_name": "x", "period_start": date(2023, 4, 1),
              "period_end": date(2024, 3, 31), "ethnicity": e, "cohort_count": n,
              "cohort_share_pct": 100.0 if n else 0.0, "population_10_17_share_pct": 20.0,
-             "population_10_17": 1000} for e, n in zip(ETHNICITIES, [3, 0, 0, 0, 0])]
+             "population_10_17": 1000} for e, n in zip(ETHNICITIES, [3, 0, 0, 0, 0], strict=False)]
     create(con, "yj_disproportionality", rows)
     result = protect_mart(con, "yj_disproportionality")
     out = {r["ethnicity"]: r for r in published(con, "yj_disproportionality")}

@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csp_pipeline.privacy.leak_scan import identifiers_from_extracts, scan
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.privacy.leak_scan import identifiers_from_extracts, scan
 
 CHILD = {"CHILD_ID": "HP000777", "FORENAME": "Zebedee", "SURNAME": "Quixwell",
          "DATE_OF_BIRTH": "2009-03-17", "SEX": "M", "ETHNICITY": "White",
@@ -141,3 +141,19 @@ def test_unreadable_database_is_reported_not_skipped(settings):
     settings.warehouse.write_bytes(b"\0" * 8 + b"DUCK" + b"\0" * 100)  # corrupt DuckDB file
     findings = scan(settings, {"HP000777"})
     assert any("could not be opened as duckdb" in f for f in findings)
+
+
+def test_bundled_libraries_are_skipped_only_as_verbatim_copies(settings):
+    """plotly.js, copied into every report, holds short strings that collide with names by
+    chance; a verbatim copy is skipped, an altered one (a name appended) is scanned."""
+    from csp_pipeline.publish.report.build import PLOTLY_JS
+
+    clean_outputs(settings)
+    assets = settings.published_dir / "snapshots" / "s1" / "report" / "assets"
+    assets.mkdir(parents=True)
+    library = PLOTLY_JS.read_bytes()
+    (assets / "plotly.min.js").write_bytes(library)
+    ids = identifiers_from_extracts(settings.landing_dir)
+    assert scan(settings, ids) == []
+    (assets / "plotly.min.js").write_bytes(library + b"/* Zebedee Quixwell */")
+    assert any("plotly.min.js" in f for f in scan(settings, ids))

@@ -8,9 +8,9 @@ import hmac
 import duckdb
 import pytest
 
-from csp_pipeline.ingest.pseudonymise import hmac_pads, hmac_sql, pii_sql
 from csp_pipeline.core.registry import Column
 from csp_pipeline.core.settings import ConfigurationError, Settings
+from csp_pipeline.ingest.pseudonymise import hmac_pads, hmac_sql, pii_sql
 
 
 @pytest.mark.parametrize("key", [b"k", b"a-much-longer-secret" * 5])

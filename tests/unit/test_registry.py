@@ -7,9 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from csp_pipeline.core.registry import (
+    REGISTRY_FILE,
+    REJECT_TOLERANCE,
+    load_registry,
+    parse_registry,
+    snake,
+)
 from csp_pipeline.ingest.landing import match
-from csp_pipeline.core.registry import (REGISTRY_FILE, REJECT_TOLERANCE, load_registry, parse_registry,
-                                   snake)
 from csp_pipeline.ingest.suites import build_suite
 
 CONTRACT_KINDS = {

@@ -3,34 +3,29 @@ a real DuckDB warehouse."""
 
 from __future__ import annotations
 
+import json
 import logging
 import stat
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from csp_pipeline.ingest import quarantine
-from csp_pipeline.ingest.gate import RuleResult
-from csp_pipeline.ingest.landing import discover, fingerprint
 from csp_pipeline.core.registry import load_registry
-from csp_pipeline.ingest.landing import secure_tree
+from csp_pipeline.core.schema import ensure_schema
+from csp_pipeline.core.settings import ConfigurationError, Settings
+from csp_pipeline.core.warehouse import connect
+from csp_pipeline.ingest import quarantine
+from csp_pipeline.ingest.landing import discover, fingerprint, secure_tree
+from csp_pipeline.ingest.results import RuleResult
 from csp_pipeline.privacy.retention import purge_expired
-from csp_pipeline.core.settings import ConfigurationError
-from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import connect, ensure_schema
 
 NOW = datetime(2024, 5, 31, 2, 0)
 
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"CSP_DATA_DIR": str(tmp_path / "data")})
 
 
 def land(settings: Settings, feed: str, name: str, text: str = "A,B\n1,2\n") -> Path:
@@ -102,6 +97,8 @@ def test_purge_deletes_loaded_and_quarantined_extracts_past_retention_only(setti
     new_q = [q / f"crimes_20240530{s}" for s in (".csv", ".report.json", ".report.md")]
     for p in old_q + new_q:
         p.write_text("quarantined")
+    for p, when in ((old_q[1], "2024-01-10T03:00:00+00:00"), (new_q[1], "2024-05-30T03:00:00+00:00")):
+        p.write_text(json.dumps({"quarantined_at": when}))
 
     caplog.set_level(logging.INFO, logger="csp_pipeline.privacy.retention")
     deleted = purge_expired(settings, NOW, days=90)
@@ -131,3 +128,24 @@ def test_retention_window_comes_from_the_environment(settings):
     for bad in ("0", "-3", "ninety"):
         with pytest.raises(ConfigurationError, match="CSP_RETENTION_DAYS"):
             Settings.from_env({**env, "CSP_RETENTION_DAYS": bad})
+
+
+def test_a_quarantined_file_ages_from_its_quarantine_date_and_is_kept_the_grace_period(settings):
+    """A partner's late, back-dated extract (extract date far past retention) quarantined
+    tonight is not deleted by tonight's housekeeping, nor before the grace period, even with a
+    retention window shorter than it."""
+    from csp_pipeline.privacy.retention import QUARANTINE_GRACE_DAYS
+
+    extract = land(settings, "fire", "incidents_20230105.csv")
+    [found] = discover(load_registry(), settings.landing_dir, "fire", None)
+    failed = RuleResult(expectation="e", rule="r", column="INCIDENT_ID", severity="blocking",
+                        success=False, unexpected_count=1, rows=[1])
+    quarantine.move(settings, found, "hash", "run", [failed])
+    kept = sorted((settings.quarantine_dir / "fire").iterdir())
+    assert len(kept) == 3 and not extract.exists()
+    today = datetime.now()
+    assert purge_expired(settings, today, days=90) == []
+    short = Settings.from_env({"CSP_DATA_DIR": str(settings.data_dir), "CSP_RETENTION_DAYS": "7"})
+    assert purge_expired(short, today + timedelta(days=QUARANTINE_GRACE_DAYS - 1)) == []
+    assert all(p.exists() for p in kept)
+    assert sorted(purge_expired(short, today + timedelta(days=QUARANTINE_GRACE_DAYS + 1))) == kept

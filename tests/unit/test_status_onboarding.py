@@ -5,10 +5,10 @@ from __future__ import annotations
 import duckdb
 import yaml
 
-from csp_pipeline.core.registry import load_registry
 from csp_pipeline.cli.status import render
+from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import ensure_schema
 
 
 def test_status_names_expected_feeds_without_deliveries_and_feeds_not_onboarded(tmp_path,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from csp_pipeline.ingest.landing import match
 from csp_pipeline.core.reference import reference_values
 from csp_pipeline.core.registry import Kind, load_registry
+from csp_pipeline.ingest.landing import match
 from csp_pipeline.synthetic import MANIFEST, NOT_SYNTHESISED, generate
 from csp_pipeline.synthetic.dirt import __doc__ as DIRT_DOC
 from csp_pipeline.synthetic.dirt import spoil

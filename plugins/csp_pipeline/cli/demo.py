@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-import duckdb
-
-from csp_pipeline.ingest.backfill import consolidate
-from csp_pipeline.transform.dbt_docs import docs_dir
-from csp_pipeline.ingest.gate import data_docs_index
+from csp_pipeline.core import ledger
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import DEMO_PSEUDONYM_KEY, Settings
+from csp_pipeline.core.warehouse import connect
+from csp_pipeline.ingest.backfill import consolidate
+from csp_pipeline.ingest.data_docs import data_docs_index
+from csp_pipeline.publish.report.sections import FIRE_INDICATORS, comparison_headers
+from csp_pipeline.publish.report.tables import SUPPRESSED, SUPPRESSED_NOTE
+from csp_pipeline.transform.dbt_docs import docs_dir
 
 DEMO_END = date(2024, 5, 31)
 DEMO_START = date(2022, 5, 1)
 HARTLEPOOL = "E06000001"
-SUPPRESSED = "c"  # as in the published CSV files
 
 
 def prepare_landing(settings: Settings, scale: float) -> None:
@@ -33,14 +34,13 @@ def summary(settings: Settings) -> str:
     lines = []
     # Not read_only: `csp run` ran dbt in this process, and DuckDB refuses a second connection
     # to an open file with another configuration.
-    with duckdb.connect(str(settings.warehouse)) as con:
-        rows = con.execute("""
-            SELECT d.feed, d.kind, count(*) FILTER (WHERE status = 'loaded') files,
-                   coalesce(sum(rows) FILTER (WHERE status = 'loaded'), 0) rows_loaded,
-                   count(*) FILTER (WHERE status = 'quarantined') quarantined,
-                   (SELECT count(*) FILTER (WHERE v.success) || '/' || count(*)
-                    FROM meta.validation_results v WHERE v.feed = d.feed AND v.kind = d.kind)
-            FROM meta.deliveries d GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    with connect(settings.warehouse) as con:
+        kinds = ledger.per_kind(con)
+        passed_of = {(feed, kind): f"{passed}/{run}" for feed, kind, passed, run in con.execute(
+            """SELECT feed, kind, count(*) FILTER (WHERE success), count(*)
+               FROM meta.validation_results GROUP BY ALL""").fetchall()}
+    rows = [(feed, kind, files, n, quarantined, passed_of.get((feed, kind), "0/0"))
+            for feed, kind, files, n, _, _, quarantined, _ in kinds]
     lines.append(f"{'feed/kind':40} {'files':>6} {'rows loaded':>12} {'quarantined':>11} "
                  f"{'checks passed':>14}")
     for feed, kind, files, n, quarantined, checks in rows:
@@ -53,35 +53,34 @@ def summary(settings: Settings) -> str:
               f"Data Docs (Great Expectations): {data_docs_index(settings.data_dir / 'gx')}",
               f"dbt docs (models, tests, lineage): {docs_dir(settings) / 'static_index.html'}", ""]
     lines.append(fire_table(settings))
+    lines += ["", f"Data dictionary: {current.resolve() / 'DATA_DICTIONARY.md'}",
+              f"Partnership performance report (opens offline): "
+              f"{current.resolve() / 'report' / 'index.html'}",
+              "Print it as the board pack: csp report --pdf board-pack.pdf"]
     return "\n".join(lines)
 
 
 def fire_table(settings: Settings) -> str:
     """The Hartlepool district monthly fire performance table for the latest month."""
     db = settings.published_dir / "current" / "published.duckdb"
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connect(db, read_only=True) as con:
         month = con.execute("SELECT max(month) FROM marts.cs_fire_monthly_performance "
                             "WHERE la_code = ?", [HARTLEPOOL]).fetchone()[0]
         rows = con.execute("""
             SELECT indicator, value_previous_year, value, direction, pct_change
             FROM marts.cs_fire_monthly_performance WHERE la_code = ? AND month = ?""",
                            [HARTLEPOOL, month]).fetchall()
-    order = ["Total Fires", "Total Deliberate Fires", "Deliberate Primary Fires",
-             "Deliberate Secondary Fires", "Accidental Dwelling Fires",
-             "Accidental Dwelling Fire Fatalities", "Accidental Dwelling Fire Injuries"]
+    order = FIRE_INDICATORS
     rows.sort(key=lambda r: order.index(r[0]) if r[0] in order else len(order))
-    prev, cur = f"{month:%b} {month.year - 2000 - 1:02d}", f"{month:%b %y}"
-    start = month.year if month.month >= 4 else month.year - 1  # financial years start in April
-    fy = f"{start - 1}/{str(start)[2:]} - {start}/{str(start + 1)[2:]}"
+    first, prev, cur, travel, change = comparison_headers("Indicator", month)
     out = [f"Hartlepool District Monthly Performance {month:%B %Y}: Incident summary", "",
-           f"{'Indicator':38} {prev:>7} {cur:>7}  {'Direction of Travel ' + fy:36} {'% Change':>8}"]
+           f"{first:38} {prev:>7} {cur:>7}  {travel:36} {change:>8}"]
     for indicator, before, now, direction, pct in rows:
         pct_text = "-" if pct is None else f"{pct}%"
         out.append(f"{indicator:38} {_cell(before):>7} {_cell(now):>7}  {direction or '-':36} "
                    f"{pct_text:>8}")
     if any(None in (before, now) for _, before, now, _, _ in rows):
-        out += ["", f"{SUPPRESSED}: 1 to 4 people, suppressed in the published snapshot "
-                    "(with what they would let a reader work out)"]
+        out += ["", SUPPRESSED_NOTE]
     return "\n".join(out)
 
 

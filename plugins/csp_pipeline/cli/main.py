@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from csp_pipeline.core.settings import ConfigurationError, Settings
+from csp_pipeline.ingest.landing import LandingMissing
 
 DEMO_START = date(2022, 6, 1)
 DEMO_END = date(2024, 5, 31)
@@ -30,18 +31,45 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     try:
-        result = run_night(date.fromisoformat(args.date), settings)
+        result = run_night(date.fromisoformat(args.date), settings, args.wait)
     except RunFailed as exc:
         print(f"csp run failed: {exc}", file=sys.stderr)
         return 1
     for dag_id, state in result.dag_states.items():
         print(f"{dag_id:32} {state}")
+    from csp_pipeline.core.registry import load_registry
+    from csp_pipeline.ingest.landing import unrecognised
+
+    for path, why in unrecognised(load_registry(), settings.landing_dir):
+        print(f"csp run: not loaded, left in place: {path}: {why}", file=sys.stderr)
     if not result.ok:
         failed = [d for d, s in result.dag_states.items() if s != "success"]
         print(f"csp run: DAG run(s) failed: {', '.join(failed)}; see the task logs under "
               f"{settings.airflow_home / 'logs'}", file=sys.stderr)
+        _print_failed_feeds(settings)
         return 1
     return 0
+
+
+def _print_failed_feeds(settings: Settings) -> None:
+    """What failed in each feed (meta.feed_runs), and that nothing was published over it."""
+    import duckdb
+
+    from csp_pipeline.ingest import feed_runs
+
+    if not settings.warehouse.exists():
+        return
+    with duckdb.connect(str(settings.warehouse)) as con:  # the configuration dbt used here
+        try:
+            failed = {f: r for f, r in feed_runs.latest(con).items() if not r["ok"]}
+        except duckdb.CatalogException:  # a warehouse from before meta.feed_runs
+            return
+    for feed, r in failed.items():
+        print(f"csp run: feed {feed} failed: {r['detail']}", file=sys.stderr)
+    if failed and not settings.publish_over_failed_feeds:
+        print("csp run: not published over the failed feed(s): the previous snapshot stays "
+              "current (CSP_PUBLISH_OVER_FAILED_FEEDS=1 publishes from partial data)",
+              file=sys.stderr)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -58,19 +86,42 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_release(args: argparse.Namespace) -> int:
-    from csp_pipeline.ingest.promote import release
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rebuild the current snapshot's report; with --pdf, print an area's page (the board pack)."""
+    from csp_pipeline.publish.report import build_report
+    from csp_pipeline.publish.report.build import page_for
+    from csp_pipeline.publish.report.pdf import PrintError, print_pdf
 
-    settings = Settings.from_env()
-    path = Path(args.file)
-    if not path.exists():
-        path = settings.quarantine_dir / args.file
-    if not path.exists():
-        print(f"csp release: no quarantined file {args.file} under {settings.quarantine_dir}",
+    current = Settings.from_env().published_dir / "current"
+    if not (current / "manifest.json").exists():
+        print(f"csp report: no published snapshot at {current}; run `csp run` first",
               file=sys.stderr)
         return 2
-    target = release(settings, path)
-    print(f"released {path.name} to {target}; the next `csp run` loads it")
+    index = build_report(current.resolve())
+    print(f"report: {index}")
+    if args.pdf:
+        page = page_for(index.parent, args.area)
+        if page is None:
+            print(f"csp report: no page for area {args.area} in {index.parent}", file=sys.stderr)
+            return 2
+        try:
+            print(f"board pack: {print_pdf(page, Path(args.pdf))}")
+        except PrintError as exc:
+            print(f"csp report: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from csp_pipeline.ingest.promote import ReleaseRefused, release
+
+    settings = Settings.from_env()
+    try:
+        target = release(settings, args.file)
+    except ReleaseRefused as exc:
+        print(f"csp release refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"released {target.name} to {target}; the next `csp run` loads it")
     return 0
 
 
@@ -103,6 +154,8 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run the nightly pipeline for one night through Airflow")
     r.add_argument("--date", required=True)
+    r.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                   help="wait up to this long for another run to finish (default: refuse at once)")
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="generate the synthetic set, run it, print a summary")
@@ -111,6 +164,12 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", help="loaded, quarantined and published, per feed").set_defaults(
         func=cmd_status)
+
+    rep = sub.add_parser("report", help="rebuild the current snapshot's report (--pdf: print "
+                                        "the board pack)")
+    rep.add_argument("--pdf", metavar="FILE", help="also print an area's page to this PDF")
+    rep.add_argument("--area", help="area code for --pdf (default: the report's first area)")
+    rep.set_defaults(func=cmd_report)
 
     rel = sub.add_parser("release", help="return a fixed quarantined file to the landing zone")
     rel.add_argument("file", help="quarantined file, e.g. fire/incidents_20240531.csv")
@@ -160,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         code = args.func(args)
-    except ConfigurationError as exc:
+    except (ConfigurationError, LandingMissing) as exc:
         print(f"csp: {exc}", file=sys.stderr)
         return 2
     if args.command in ("run", "demo"):

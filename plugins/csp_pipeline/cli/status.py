@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import json
 
-import duckdb
-
+from csp_pipeline.core import ledger
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.core.warehouse import connect, tables
+from csp_pipeline.ingest.landing import unrecognised
 
 
 def feed_status(settings: Settings) -> list[tuple]:
     if not settings.warehouse.exists():
         return []
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        return con.execute("""
-            SELECT feed, kind,
-                   count(*) FILTER (WHERE status = 'loaded') AS files_loaded,
-                   coalesce(sum(rows) FILTER (WHERE status = 'loaded'), 0) AS rows_loaded,
-                   coalesce(sum(rows_rejected) FILTER (WHERE status = 'loaded'), 0)
-                       AS rows_rejected,
-                   max(extract_date) FILTER (WHERE status = 'loaded') AS latest_loaded,
-                   count(*) FILTER (WHERE status = 'quarantined') AS files_quarantined,
-                   max(extract_date) FILTER (WHERE status = 'quarantined') AS latest_quarantined
-            FROM meta.deliveries GROUP BY ALL ORDER BY feed, kind""").fetchall()
+    with connect(settings.warehouse, read_only=True) as con:
+        return ledger.per_kind(con)
 
 
 def _onboarding(settings: Settings, delivered: set[str]) -> list[str]:
@@ -42,7 +34,7 @@ def check_health(settings: Settings) -> list[tuple]:
     dates."""
     if not settings.warehouse.exists():
         return []
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with connect(settings.warehouse, read_only=True) as con:
         return con.execute("""
             SELECT feed, kind, count(*) AS checks,
                    count(*) FILTER (WHERE NOT success AND severity = 'blocking') AS blocking_failed,
@@ -59,11 +51,8 @@ def police_attribution(settings: Settings, months: int = 12) -> list[tuple]:
     its counted records went (marts.dq_police_attribution; empty before the first build)."""
     if not settings.warehouse.exists():
         return []
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        built = con.execute("""SELECT count(*) FROM information_schema.tables
-                               WHERE table_schema = 'marts'
-                               AND table_name = 'dq_police_attribution'""").fetchone()[0]
-        if not built:
+    with connect(settings.warehouse, read_only=True) as con:
+        if "dq_police_attribution" not in tables(con, "marts"):
             return []
         return con.execute("""
             SELECT force, month, counted_source, counted_records, in_areas, outside_areas,
@@ -71,6 +60,16 @@ def police_attribution(settings: Settings, months: int = 12) -> list[tuple]:
             FROM marts.dq_police_attribution
             WHERE month > (SELECT max(month) FROM marts.dq_police_attribution) - ? * INTERVAL 1 MONTH
             ORDER BY force, month""", [months]).fetchall()
+
+
+def _unrecognised(settings: Settings) -> list[str]:
+    if not settings.landing_dir.is_dir():
+        return ["", f"Landing folder {settings.landing_dir} does not exist: runs will fail"]
+    strays = unrecognised(load_registry(), settings.landing_dir)
+    if not strays:
+        return []
+    return ["", "In the landing zone, not declared extracts (left in place, never read):"] + [
+        f"  {path.relative_to(settings.landing_dir)}: {why}" for path, why in strays]
 
 
 def render(settings: Settings) -> str:
@@ -96,6 +95,7 @@ def render(settings: Settings) -> str:
                   f"{'outside':>8} {'unlocated':>9} {'not counted':>11}"]
         lines += [f"  {f:28} {m:%Y-%m} {src:15} {n:>8,} {a:>8,} {o:>8,} {u:>9,} {x:>11,}"
                   for f, m, src, n, a, o, u, x in police]
+    lines += _unrecognised(settings)
     manifest = settings.published_dir / "current" / "manifest.json"
     if manifest.exists():
         doc = json.loads(manifest.read_text())

@@ -24,6 +24,8 @@ from pathlib import Path
 import duckdb
 
 from csp_pipeline.core.settings import DBT_PROJECT_DIR, Settings
+from csp_pipeline.core.sql import ident, literal
+from csp_pipeline.core.warehouse import memory
 
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 MODELS_DIR = DBT_PROJECT_DIR / "models" / "reference"
@@ -98,14 +100,6 @@ FILES: dict[str, ReferenceFile] = {f.name: f for f in (
 TYPE_WORDS = {N: "a whole number", B: "true or false"}
 
 
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def split(reference: str) -> tuple[ReferenceFile, str]:
     """'ref_areas.la_code' -> (the file, the column); raises on an undeclared one."""
     name, _, column = reference.partition(".")
@@ -132,15 +126,15 @@ def merge_sql(f: ReferenceFile, bundled: str, deployment: str,
     bundled row; otherwise a bundled row is kept unless a deployment row has its key, and only if
     the values it references are still there (a bundled ward of an area not served goes).
     """
-    cols = ", ".join(q(c) for c in f.columns)
+    cols = ", ".join(ident(c) for c in f.columns)
     if f.replaces:
         keep = [f"not exists (select 1 from {deployment})"]
     else:
-        same = " and ".join(f"d.{q(k)} is not distinct from b.{q(k)}" for k in f.key)
+        same = " and ".join(f"d.{ident(k)} is not distinct from b.{ident(k)}" for k in f.key)
         keep = [f"not exists (select 1 from {deployment} as d where {same})"]
     for column, target in f.references.items() if targets is not None else ():
         other, other_column = split(target)
-        keep.append(f"b.{q(column)} in (select {q(other_column)} from {targets[other.name]})")
+        keep.append(f"b.{ident(column)} in (select {ident(other_column)} from {targets[other.name]})")
     where = "\n  and ".join(keep)
     return (f"select {cols} from {deployment}\nunion all\n"
             f"select {cols} from {bundled} as b\nwhere {where}")
@@ -149,14 +143,14 @@ def merge_sql(f: ReferenceFile, bundled: str, deployment: str,
 def _typed(f: ReferenceFile, relation: str, text: bool, indent: str = " ") -> str:
     """The file's columns cast to their types; from text, blanks are missing values."""
     def value(c: str) -> str:
-        return f"nullif(trim({q(c)}), '')" if text else q(c)
-    cols = f",{indent}".join(f"cast({value(c)} as {t}) as {q(c)}" for c, t in f.columns.items())
+        return f"nullif(trim({ident(c)}), '')" if text else ident(c)
+    cols = f",{indent}".join(f"cast({value(c)} as {t}) as {ident(c)}" for c, t in f.columns.items())
     return f"select{indent}{cols}{indent[:-4] if indent != ' ' else ' '}from {relation}"
 
 
 def _read_csv(path: Path, header: list[str]) -> str:
-    cols = ", ".join(f"{_literal(h)}: 'VARCHAR'" for h in header)
-    return (f"read_csv({_literal(str(path))}, header = true, columns = {{{cols}}}, quote = '\"', "
+    cols = ", ".join(f"{literal(h)}: 'VARCHAR'" for h in header)
+    return (f"read_csv({literal(str(path))}, header = true, columns = {{{cols}}}, quote = '\"', "
             "escape = '\"', delim = ',', strict_mode = true, null_padding = false)")
 
 
@@ -205,8 +199,8 @@ def _load_layer(con: duckdb.DuckDBPyConnection, f: ReferenceFile, path: Path,
         if typ == V:
             continue
         bad = con.execute(
-            f"SELECT _row, {q(column)} FROM {table}_text WHERE nullif(trim({q(column)}), '') "
-            f"IS NOT NULL AND TRY_CAST(trim({q(column)}) AS {typ}) IS NULL ORDER BY _row LIMIT 1"
+            f"SELECT _row, {ident(column)} FROM {table}_text WHERE nullif(trim({ident(column)}), '') "
+            f"IS NOT NULL AND TRY_CAST(trim({ident(column)}) AS {typ}) IS NULL ORDER BY _row LIMIT 1"
         ).fetchone()
         if bad:
             raise ReferenceDataError(f"{path} row {bad[0]}, column {column}: {bad[1]!r} is not "
@@ -215,14 +209,14 @@ def _load_layer(con: duckdb.DuckDBPyConnection, f: ReferenceFile, path: Path,
                 f"{_typed(f, table + '_text', text=True).removeprefix('select ')}")
     con.execute(f"DROP TABLE {table}_text")
     for column in f.must_have:
-        row = con.execute(f"SELECT min(_row) FROM {table} WHERE {q(column)} IS NULL").fetchone()
+        row = con.execute(f"SELECT min(_row) FROM {table} WHERE {ident(column)} IS NULL").fetchone()
         if row[0] is not None:
             raise ReferenceDataError(f"{path} row {row[0]}, column {column}: a value is required")
-    keys = ", ".join(q(k) for k in f.key)
+    keys = ", ".join(ident(k) for k in f.key)
     dup = con.execute(f"SELECT list(_row ORDER BY _row), {keys} FROM {table} GROUP BY ALL "
                       "HAVING count(*) > 1 ORDER BY 1 LIMIT 1").fetchone()
     if dup:
-        value = ", ".join(f"{k}={v}" for k, v in zip(f.key, dup[1:]))
+        value = ", ".join(f"{k}={v}" for k, v in zip(f.key, dup[1:], strict=True))
         raise ReferenceDataError(f"{path} rows {', '.join(map(str, dup[0]))}: key ({value}) "
                                  "appears more than once; each key once per file")
     if f.replaces and con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
@@ -246,7 +240,7 @@ def register_views(con: duckdb.DuckDBPyConnection, settings: Settings,
         if f.name not in wanted:
             continue
         deployment = f"_deployment_{f.name}"
-        columns = ", ".join(f"{q(c)} {t}" for c, t in f.columns.items())
+        columns = ", ".join(f"{ident(c)} {t}" for c, t in f.columns.items())
         con.execute(f"CREATE OR REPLACE TEMP TABLE {deployment} ({columns})")
         given = [folder / f.file_name for folder in layers if (folder / f.file_name).exists()]
         for i, path in enumerate(given):  # a later folder's rows win
@@ -283,8 +277,8 @@ def _check_references(con: duckdb.DuckDBPyConnection, f: ReferenceFile, path: Pa
     for column, target in f.references.items():
         other, other_column = split(target)
         bad = con.execute(
-            f"SELECT _row, {q(column)} FROM {layer} WHERE {q(column)} IS NOT NULL AND "
-            f"{q(column)} NOT IN (SELECT {q(other_column)} FROM {other.name}) "
+            f"SELECT _row, {ident(column)} FROM {layer} WHERE {ident(column)} IS NOT NULL AND "
+            f"{ident(column)} NOT IN (SELECT {ident(other_column)} FROM {other.name}) "
             "ORDER BY _row LIMIT 1").fetchone()
         if bad:
             raise ReferenceDataError(
@@ -297,13 +291,13 @@ def code_lists(settings: Settings, references: list[str]) -> dict[str, list[str]
     (`reference: ref_areas.la_code` in feeds.yml), as the gate passes them to a suite."""
     if not references:
         return {}
-    with duckdb.connect() as con:
+    with memory() as con:
         register_views(con, settings, tuple(split(r)[0].name for r in references))
         out = {}
         for r in references:
             f, column = split(r)
             out[parameter(r)] = [v for (v,) in con.execute(
-                f"SELECT DISTINCT {q(column)} FROM {f.name} WHERE {q(column)} IS NOT NULL "
+                f"SELECT DISTINCT {ident(column)} FROM {f.name} WHERE {ident(column)} IS NOT NULL "
                 "ORDER BY 1").fetchall()]
     return out
 
@@ -316,7 +310,7 @@ def reference_values(reference: str, settings: Settings | None = None) -> list[s
 
 # -------------------------------------------------------------------------------- warehouse
 def deployment_table_ddl(f: ReferenceFile) -> str:
-    columns = ", ".join(f"{q(c)} {t}" for c, t in f.columns.items())
+    columns = ", ".join(f"{ident(c)} {t}" for c, t in f.columns.items())
     return f"CREATE TABLE IF NOT EXISTS {DEPLOYMENT_SCHEMA}.{f.name} ({columns})"
 
 
@@ -337,7 +331,7 @@ def load_deployment(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[
     con.execute("BEGIN")
     try:
         for f in FILES.values():
-            cols = ", ".join(q(c) for c in f.columns)
+            cols = ", ".join(ident(c) for c in f.columns)
             con.execute(f"DELETE FROM {DEPLOYMENT_SCHEMA}.{f.name}")
             con.execute(f"INSERT INTO {DEPLOYMENT_SCHEMA}.{f.name} ({cols}) "
                         f"SELECT {cols} FROM _deployment_{f.name}")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from csp_pipeline.core.sql import ident
+
 REGISTRY_FILE = Path(__file__).with_name("feeds.yml")
 CONFIG_FILE = "feeds.yml"  # inside the deployment folder named by CSP_CONFIG_DIR
 
@@ -130,7 +132,7 @@ class Variant:
 
     def reads(self, expression: str) -> list[str]:
         """The partner columns an expression reads (those of the header it names)."""
-        return [h for h in self.header if '"' + h.replace('"', '""') + '"' in expression]
+        return [h for h in self.header if ident(h) in expression]
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,23 @@ def _positive(env, name: str, default: int) -> int:
     return int(raw)
 
 
+# The memory a pipeline DuckDB database may use before it spills to disk (CSP_DUCKDB_MEMORY_LIMIT).
+# dbt's own limit is in dbt_project/profiles.yml (CSP_DBT_MEMORY_LIMIT, default 4GB): its models
+# over the full history need more (1GB failed stg_police__crimes on a 10M-row history).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
+_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def duckdb_memory_limit(env=None) -> str:
+    """CSP_DUCKDB_MEMORY_LIMIT, a DuckDB size such as `1GB` or `512MiB`."""
+    env = os.environ if env is None else env
+    raw = env.get("CSP_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
+    if not _SIZE.fullmatch(raw.strip()):
+        raise ConfigurationError(f"CSP_DUCKDB_MEMORY_LIMIT must be a size such as 1GB or 512MB, "
+                                 f"not {raw!r}")
+    return raw.strip()
+
+
 def _folder(env, name: str) -> Path | None:
     return Path(env[name]).resolve() if env.get(name) else None
 
@@ -46,8 +64,10 @@ class Settings:
     volume_drop_ratio: float
     retention_days: int   # landed/quarantined extracts older than this are deleted (logged)
     published_keep: int   # published snapshots kept beside `current`
+    publish_over_failed_feeds: bool = False  # publish even when a feed's latest run failed
     config_dir: Path | None = None     # the deployment folder (partner variants, reference/)
     reference_dir: Path | None = None  # reference CSVs, applied after config_dir/reference/
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT  # per pipeline DuckDB database
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -65,8 +85,11 @@ class Settings:
             volume_drop_ratio=float(env.get("CSP_VOLUME_DROP_RATIO", "0.1")),
             retention_days=_positive(env, "CSP_RETENTION_DAYS", 90),
             published_keep=_positive(env, "CSP_PUBLISHED_KEEP", 5),
+            publish_over_failed_feeds=env.get("CSP_PUBLISH_OVER_FAILED_FEEDS", "").lower()
+            in ("1", "true", "yes"),
             config_dir=_folder(env, "CSP_CONFIG_DIR"),
             reference_dir=_folder(env, "CSP_REFERENCE_DIR"),
+            duckdb_memory_limit=duckdb_memory_limit(env),
         )
 
     def pseudonym_key(self, env: dict[str, str] | None = None) -> bytes:

@@ -1,105 +1,36 @@
-"""Connections to the DuckDB warehouse and the pipeline's own bookkeeping tables (schema `meta`)."""
+"""Every DuckDB connection the package opens, and the catalog queries (tables, columns).
+
+`connect` opens the warehouse file (or another DuckDB file, such as a published snapshot) for
+writing or read-only; `memory` opens an in-memory database for SQL over files. Opening through
+here keeps one configuration: DuckDB refuses a second connection to an open file with another.
+The tables themselves are created by `schema.ensure_schema`.
+"""
 
 from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
 
-from csp_pipeline.core import reference
-from csp_pipeline.core.registry import LINEAGE_COLUMNS, Kind, load_registry
-
-META_DDL = """
-CREATE SCHEMA IF NOT EXISTS meta;
-CREATE SCHEMA IF NOT EXISTS raw;
-CREATE TABLE IF NOT EXISTS meta.deliveries (
-    content_hash VARCHAR NOT NULL,
-    feed VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,
-    extract_date DATE NOT NULL,
-    stream VARCHAR,                   -- landing.Extract.stream: what a re-issued file replaces
-    source_file VARCHAR NOT NULL,
-    bytes BIGINT,
-    rows BIGINT,                      -- rows loaded
-    status VARCHAR NOT NULL,          -- loaded | quarantined | superseded | released
-    reason VARCHAR,
-    run_id VARCHAR NOT NULL,
-    processed_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
--- rows rejected by reject rules (rows in the file = rows + rows_rejected when loaded)
-ALTER TABLE meta.deliveries ADD COLUMN IF NOT EXISTS rows_rejected BIGINT DEFAULT 0;
-CREATE TABLE IF NOT EXISTS meta.rejected_rows (  -- one row per rejected row and failed rule
-    run_id VARCHAR NOT NULL,
-    feed VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,
-    source_file VARCHAR NOT NULL,
-    content_hash VARCHAR NOT NULL,
-    extract_date DATE NOT NULL,
-    row_number BIGINT NOT NULL,       -- 1-based data row in the delivered file
-    column_name VARCHAR,
-    rule VARCHAR NOT NULL,
-    value VARCHAR,                    -- as audited; '***' for identifier columns
-    rejected_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
-CREATE TABLE IF NOT EXISTS meta.validation_results (
-    run_id VARCHAR NOT NULL,
-    feed VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,
-    source_file VARCHAR NOT NULL,
-    content_hash VARCHAR NOT NULL,
-    extract_date DATE NOT NULL,
-    suite VARCHAR NOT NULL,
-    expectation VARCHAR NOT NULL,
-    column_name VARCHAR,
-    severity VARCHAR NOT NULL,        -- blocking | reject | warning
-    success BOOLEAN NOT NULL,
-    element_count BIGINT,
-    unexpected_count BIGINT,
-    sample_rows VARCHAR,
-    validated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
-CREATE TABLE IF NOT EXISTS meta.retention_log (
-    path VARCHAR NOT NULL,            -- the deleted file (landing or quarantine)
-    feed VARCHAR,
-    kind VARCHAR,
-    extract_date DATE,
-    reason VARCHAR NOT NULL,          -- loaded | quarantined | rejected
-    content_hash VARCHAR,
-    retention_days INTEGER NOT NULL,
-    deleted_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
-CREATE TABLE IF NOT EXISTS meta.key_rotations (
-    old_key_id VARCHAR NOT NULL,      -- HMAC(key, 'csp-key-id'), never the key itself
-    new_key_id VARCHAR NOT NULL,
-    source_files BIGINT NOT NULL,
-    pseudonyms_mapped BIGINT NOT NULL,
-    rows_updated BIGINT NOT NULL,
-    rows_dropped BIGINT NOT NULL,
-    rotated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
-CREATE TABLE IF NOT EXISTS meta.runs (
-    run_id VARCHAR NOT NULL,
-    stage VARCHAR NOT NULL,
-    detail VARCHAR,
-    finished_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
-"""
+from csp_pipeline.core.settings import duckdb_memory_limit
 
 
-DEFAULT_MEMORY_LIMIT = "1GB"
+def open_connection(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection the caller closes (prefer `connect`); the file's folder must exist."""
+    return bound(duckdb.connect(str(path), read_only=read_only))
 
 
 def bound(con: duckdb.DuckDBPyConnection, spill_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """The pipeline's bounds on a DuckDB database: a memory limit (CSP_DUCKDB_MEMORY_LIMIT,
-    default 1GB; DuckDB's own default is 80% of the machine) past which it spills to disk, in
-    `spill_dir` for an in-memory database (a file database spills beside its file). Set once
-    open, not as connect-time configuration: another connection to the same file in this
-    process (dbt's, in `csp run`) must see the same configuration or DuckDB refuses it."""
-    con.execute("SET memory_limit = ?", [os.environ.get("CSP_DUCKDB_MEMORY_LIMIT",
-                                                       DEFAULT_MEMORY_LIMIT)])
+    """The pipeline's bounds on a DuckDB database: a memory limit (settings.duckdb_memory_limit;
+    DuckDB's own default is 80% of the machine) past which it spills to disk, in `spill_dir` for
+    an in-memory database (a file database spills beside its file). Set once open, not as
+    connect-time configuration: another connection to the same file in this process (dbt's, in
+    `csp run`) must see the same configuration or DuckDB refuses it."""
+    con.execute("SET memory_limit = ?", [duckdb_memory_limit()])
     if spill_dir is not None:
         spill_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(spill_dir, 0o700)
@@ -109,32 +40,93 @@ def bound(con: duckdb.DuckDBPyConnection, spill_dir: Path | None = None) -> duck
 
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = bound(duckdb.connect(str(path), read_only=read_only))
+    """A connection to a DuckDB file, closed on leaving; a writer creates the file's folder, and
+    makes the file and its write-ahead log readable by the pipeline's user only (the warehouse
+    holds person-level, pseudonymised rows)."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = open_connection(path, read_only)
+    if not read_only:
+        owner_only(path, path.with_name(path.name + ".wal"))
     try:
         yield con
     finally:
         con.close()
 
 
-def in_memory(spill_dir: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB database with the pipeline's bounds, spilling into `spill_dir`."""
-    return bound(duckdb.connect(), spill_dir)
+@contextmanager
+def memory(spill_dir: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory database: SQL over CSV or Parquet files, or an ATTACHed DuckDB file. Given a
+    `spill_dir` (owner-only: it may hold person-level rows), it has the pipeline's bounds and
+    spills there; without one, DuckDB's defaults (it has nowhere to spill)."""
+    con = duckdb.connect() if spill_dir is None else bound(duckdb.connect(), spill_dir)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
-def raw_table_ddl(kind: Kind) -> str:
-    cols = [f'"{c.warehouse_name}" {c.warehouse_type}' for c in kind.stored_columns]
-    cols += [f"{name} {typ}" for name, typ in LINEAGE_COLUMNS.items()]
-    return f"CREATE TABLE IF NOT EXISTS {kind.raw_table} ({', '.join(cols)})"
+@dataclass(frozen=True)
+class CatalogColumn:
+    schema: str
+    table: str
+    column: str
+    data_type: str
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create meta tables, one raw table per declared kind (empty for a feed that never
-    delivered, so that dbt builds whatever subset of feeds a deployment has) and the tables of
-    the deployment's reference rows (idempotent)."""
-    con.execute(META_DDL)
-    con.execute("ALTER TABLE meta.deliveries ADD COLUMN IF NOT EXISTS stream VARCHAR")
-    for kind in load_registry().kinds:
-        con.execute(raw_table_ddl(kind))
-        con.execute(f"ALTER TABLE {kind.raw_table} ADD COLUMN IF NOT EXISTS _stream VARCHAR")
-    reference.ensure_tables(con)
+def columns(con: duckdb.DuckDBPyConnection, schema: str | None = None, table: str | None = None,
+            database: str | None = None, base_tables: bool = False) -> list[CatalogColumn]:
+    """The columns of the database's relations (default: the current database), optionally of
+    one schema and table, or of base tables only (not views); by schema, table and position."""
+    rows = con.execute(
+        """SELECT c.schema_name, c.table_name, c.column_name, c.data_type FROM duckdb_columns() c
+           WHERE c.database_name = coalesce($database, current_database())
+           AND ($schema IS NULL OR c.schema_name = $schema)
+           AND ($table IS NULL OR c.table_name = $table)
+           AND (NOT $base_tables OR (c.database_name, c.schema_name, c.table_name) IN
+                (SELECT database_name, schema_name, table_name FROM duckdb_tables()))
+           ORDER BY c.schema_name, c.table_name, c.column_index""",
+        {"database": database, "schema": schema, "table": table, "base_tables": base_tables},
+    ).fetchall()
+    return [CatalogColumn(*r) for r in rows]
+
+
+def column_names(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    """The columns of one relation of the current database, in order."""
+    return [c.column for c in columns(con, schema, table)]
+
+
+def tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    """The base tables of one schema of the current database, by name."""
+    return [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? ORDER BY 1", [schema]).fetchall()]
+
+
+def owner_only(*paths: Path) -> None:
+    for path in paths:
+        if path.exists() and not path.is_symlink() and path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+
+
+RUN_LINEAGE = {"_load_run_id", "_loaded_at"}  # which run loaded a row, and when
+
+
+def content_digest(con: duckdb.DuckDBPyConnection,
+                   schemas: tuple[str, ...] = ("raw", "marts")) -> dict[str, tuple[int, int]]:
+    """(rows, order-free hash of the rows) of every table in `schemas`, leaving out the columns
+    that say which run wrote a row and when (and timestamps): two warehouses built from the same
+    deliveries, however the nights went, have equal digests."""
+    out = {}
+    tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name "
+                         "IN (SELECT unnest(?)) ORDER BY 1, 2", [list(schemas)]).fetchall()
+    for schema, table in tables:
+        cols = [c for c, t in con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? "
+            "AND table_name = ?", [schema, table]).fetchall()
+            if c not in RUN_LINEAGE and not t.startswith("TIMESTAMP")]
+        select = ", ".join(f'"{c}"' for c in cols)
+        out[f"{schema}.{table}"] = con.execute(
+            f"SELECT count(*), coalesce(sum(hash(({select}))), 0)::HUGEINT "
+            f"FROM {schema}.{table}").fetchone()
+    return out

@@ -17,11 +17,11 @@ import duckdb
 
 from csp_pipeline.core.reference import code_lists, register_views
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import in_memory
+from csp_pipeline.core.warehouse import memory
 from csp_pipeline.ingest.gate import GateParams, audit
 from csp_pipeline.ingest.landing import DIR_MODE, FILE_MODE, Extract, read_header, utf8_copy
 from csp_pipeline.ingest.ledger_facts import KindFacts, min_rows, record_audited
-from csp_pipeline.ingest.pseudonymise import hmac_pads
+from csp_pipeline.ingest.pseudonymise import pad_params
 from csp_pipeline.ingest.results import RuleResult, rejections
 
 
@@ -57,7 +57,7 @@ def sql_params(extract: Extract, readable: Path, key: bytes | None) -> dict:
     params: dict = {"path": str(readable)}
     if any(c.pii in ("pseudonym",) for c in extract.kind.columns):
         assert key is not None
-        params["ipad"], params["opad"] = hmac_pads(key)
+        params.update(pad_params(key))
     return params
 
 
@@ -71,7 +71,7 @@ def audit_file(settings: Settings, extract: Extract, facts: KindFacts,
     floor = min_rows(facts, extract, settings.volume_drop_ratio)
     kind = extract.kind
     with utf8_copy(extract, settings.data_dir / "work") as readable, \
-            in_memory(settings.data_dir / "work" / "duckdb") as con:
+            memory(settings.data_dir / "work" / "duckdb") as con:
         if extract.variant is not None:  # its expressions may look values up in ref_<file>
             register_views(con, settings)
         params = GateParams(extract.extract_date, floor,

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import duckdb
 
-from csp_pipeline.ingest.extract_sql import q
-from csp_pipeline.ingest.landing import discover
 from csp_pipeline.core.registry import Registry
+from csp_pipeline.core.sql import ident, literal
+from csp_pipeline.core.warehouse import memory
+from csp_pipeline.ingest.landing import discover
 
 
 def consolidate(registry: Registry, landing_dir: Path, through: date) -> list[Path]:
     """Replace nightly files dated up to `through` by one file per kind and month. Returns them."""
     written = []
-    con = duckdb.connect()
-    try:
+    with memory() as con:
         for feed in registry.feeds:
             months: dict[tuple[str, str], list] = defaultdict(list)
             for extract in discover(registry, landing_dir, feed, through.isoformat()):
@@ -32,8 +32,6 @@ def consolidate(registry: Registry, landing_dir: Path, through: date) -> list[Pa
                 if len(extracts) < 2:
                     continue
                 written.append(_merge(con, extracts))
-    finally:
-        con.close()
     return written
 
 
@@ -42,15 +40,15 @@ def _merge(con: duckdb.DuckDBPyConnection, extracts: list) -> Path:
     last = max(extracts, key=lambda e: e.extract_date)
     target = last.path.with_name(kind.file_name(last.extract_date) + ".tmp")
     files = [str(e.path) for e in sorted(extracts, key=lambda e: e.extract_date)]
-    cols = ", ".join(q(c) for c in kind.column_names)
+    cols = ", ".join(ident(c) for c in kind.column_names)
     latest = ""
     if kind.key:
-        latest = (f"QUALIFY row_number() OVER (PARTITION BY {', '.join(q(k) for k in kind.key)} "
+        latest = (f"QUALIFY row_number() OVER (PARTITION BY {', '.join(ident(k) for k in kind.key)} "
                   "ORDER BY filename DESC) = 1")
     con.execute(
         f"COPY (SELECT {cols} FROM read_csv($files, header = true, all_varchar = true, "
         f"filename = true, union_by_name = true) {latest} ORDER BY filename) "
-        f"TO '{target}' (HEADER, DELIMITER ',')", {"files": files})
+        f"TO {literal(target)} (HEADER, DELIMITER ',')", {"files": files})
     for e in extracts:
         e.path.unlink()
     final = target.with_suffix("")

@@ -11,12 +11,15 @@ stored since its last build.
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 
 import great_expectations as gx
 from great_expectations.data_context.store import ValidationResultsStore
+
+from csp_pipeline.ingest.data_docs_assets import localise_site
 
 DOCS_INDEX_RESULTS = 1000  # validation results listed on the Data Docs index (newest first)
 RESULTS_DIR = ("gx", "uncommitted", "validations")
@@ -77,14 +80,17 @@ def build_data_docs(gx_root: Path, since: datetime | None = None, suite_prefix: 
     """
     ctx = file_context(str(gx_root))
     index = data_docs_index(gx_root)
+    started = time.time() - 1  # pages written from here on are tonight's (mtime resolution)
     if since is None or not index.exists():
         ctx.build_data_docs()
-        return index
-    tonight = [k for k in ctx.validation_results_store.list_keys()
-               if k.run_id.run_time >= since
-               and k.expectation_suite_identifier.name.startswith(suite_prefix)]
-    if tonight:  # an empty list would make GE rebuild every page
-        ctx.build_data_docs(resource_identifiers=tonight)
+    else:
+        tonight = [k for k in ctx.validation_results_store.list_keys()
+                   if k.run_id.run_time >= since
+                   and k.expectation_suite_identifier.name.startswith(suite_prefix)]
+        if tonight:  # an empty list would make GE rebuild every page
+            ctx.build_data_docs(resource_identifiers=tonight)
+    site = index.parent
+    localise_site(site, [p for p in site.rglob("*.html") if p.stat().st_mtime >= started])
     return index
 
 

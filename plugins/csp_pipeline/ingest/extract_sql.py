@@ -9,10 +9,14 @@ A partner variant's contract columns are its declared DuckDB expressions over th
 
 from __future__ import annotations
 
-from csp_pipeline.ingest.pseudonymise import pii_sql
 from csp_pipeline.core.registry import Column, Kind, Variant
+from csp_pipeline.core.sql import ident, literal
+from csp_pipeline.ingest.pseudonymise import pii_sql
 
 UNPARSED = " (unparsed)"
+# Identifier columns whose replacement parses the value (a date of birth, a postcode): a value
+# that does not parse is a format failure, not a missing value.
+PARSED_PII = {"birth_date": "value parses as a date", "postcode": "value is a UK postcode"}
 
 _PARSERS = {
     "DATE": "try_strptime({v}, '%Y-%m-%d')::DATE",
@@ -23,13 +27,9 @@ _PARSERS = {
 }
 
 
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def read_csv_sql(header: list[str]) -> str:
     """read_csv of $path with the file's own header as names, all text, malformed rows rejected."""
-    cols = ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header)
+    cols = ", ".join(f"{literal(h)}: 'VARCHAR'" for h in header)
     return (
         f"read_csv($path, header = true, columns = {{{cols}}}, quote = '\"', escape = '\"', "
         "store_rejects = true, strict_mode = true, null_padding = false)"
@@ -43,29 +43,39 @@ def _raw(col: Column, kind: Kind, variant: Variant | None) -> str:
         return f"nullif(CAST(({expression}) AS VARCHAR), '')" if expression else "NULL::VARCHAR"
     rename = kind.rename
     source = {contract: partner for partner, contract in rename.items()}.get(col.name, col.name)
-    return f"nullif({q(source)}, '')"
+    return f"nullif({ident(source)}, '')"
 
 
-def typed_sql(col: Column, kind: Kind, variant: Variant | None = None) -> str:
+def typed_sql(col: Column, kind: Kind, variant: Variant | None = None,
+              key_param: str = "") -> str:
+    """The contract column's value: parsed to its type, or its PII replacement (whose pseudonym
+    key pads are the parameters named by `key_param`, see pseudonymise.hmac_sql)."""
     raw = _raw(col, kind, variant)
     if col.pii:
-        return pii_sql(col, raw)
+        return pii_sql(col, raw, key_param)
     parser = _PARSERS.get(col.type)
     return parser.format(v=raw) if parser else raw
 
 
-def audit_sql(kind: Kind, header: list[str], variant: Variant | None = None) -> str:
-    """Rows as Great Expectations sees them: contract names, parsed values, PII already replaced."""
+def audit_sql(kind: Kind, header: list[str], variant: Variant | None = None,
+              extra: tuple[str, ...] = ()) -> str:
+    """Rows as Great Expectations sees them: contract names, parsed values, PII already replaced;
+    `extra` select items (over the file's own columns) are added at the end."""
     select = ["row_number() OVER () AS _row_number"]
     for col in kind.stored_columns:
         typed = typed_sql(col, kind, variant)
-        select.append(f"{typed} AS {q(col.name)}")
+        select.append(f"{typed} AS {ident(col.name)}")
         if col.type in _PARSERS and not col.pii:
             raw = _raw(col, kind, variant)
             select.append(
                 f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL "
-                f"THEN {raw} END AS {q(col.name + UNPARSED)}"
+                f"THEN {raw} END AS {ident(col.name + UNPARSED)}"
             )
+        elif col.pii in PARSED_PII:  # given but not a date / postcode: flagged, never shown
+            raw = _raw(col, kind, variant)
+            select.append(f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL "
+                          f"THEN '***' END AS {ident(col.name + UNPARSED)}")
+    select.extend(extra)
     return f"SELECT {', '.join(select)} FROM {read_csv_sql(header)}"
 
 
@@ -79,7 +89,7 @@ def promote_sql(kind: Kind, header: list[str], variant: Variant | None = None,
     """INSERT of the file's rows into the raw table, with lineage; parameters $path, $path_name,
     $hash, $date, $stream, $run. `skip` names a relation whose `row_number`s (rejected rows) are
     left out; the rows loaded keep their number in the file."""
-    cols = [q(c.warehouse_name) for c in kind.stored_columns]
+    cols = [ident(c.warehouse_name) for c in kind.stored_columns]
     values = [typed_sql(c, kind, variant) for c in kind.stored_columns]
     lineage = "$path_name, $hash, $date::DATE, _row_number, $stream, $run, current_timestamp"
     where = f" WHERE _row_number NOT IN (SELECT row_number FROM {skip})" if skip else ""

@@ -41,13 +41,19 @@ from great_expectations.execution_engine import pandas_execution_engine  # noqa:
 pandas_execution_engine.HASH_THRESHOLD = 0
 
 from csp_pipeline.core.registry import Kind, Variant  # noqa: E402
-from csp_pipeline.ingest.data_docs import (  # noqa: E402,F401  (the gate's Data Docs, by name)
-    build_data_docs, data_docs_index, file_context, prune_validation_results, store_results)
-from csp_pipeline.ingest.extract_sql import audit_sql, q, read_csv_sql  # noqa: E402
+from csp_pipeline.core.sql import ident  # noqa: E402
+from csp_pipeline.ingest.data_docs import file_context, store_results  # noqa: E402
+from csp_pipeline.ingest.extract_sql import audit_sql, read_csv_sql  # noqa: E402
 from csp_pipeline.ingest.header import contract_columns, declared_part, max_rows  # noqa: E402
-from csp_pipeline.ingest.results import (  # noqa: E402,F401  (the results, by the gate's name)
-    MASK, SAMPLE_ROWS, RuleResult, bound_for_quarantine, collect_rejected, csv_rejects, merge,
-    rejections, rule_id)
+from csp_pipeline.ingest.results import (  # noqa: E402
+    SAMPLE_ROWS,
+    RuleResult,
+    bound_for_quarantine,
+    collect_rejected,
+    csv_rejects,
+    merge,
+    rule_id,
+)
 from csp_pipeline.ingest.suites import load_suite  # noqa: E402
 
 CHUNK_ROWS = 100_000
@@ -181,13 +187,9 @@ def scan_sql(kind: Kind, header: list[str], variant: Variant | None = None) -> s
     DuckDB parses (and checks the UTF-8 of) only the CSV columns a query uses, so the scan also
     computes one flag over every header column: a bad byte anywhere is a rejected row.
     """
-    source = f" FROM {read_csv_sql(header)}"
-    view = audit_sql(kind, header, variant)
-    if not view.endswith(source):
-        raise AssertionError("audit_sql no longer ends with read_csv_sql: update scan_sql")
-    every_field = " AND ".join(f"{q(h)} IS NULL" for h in header) or "true"
-    view = f"{view.removesuffix(source)}, ({every_field}) AS _all_fields_read{source}"
-    columns = ", ".join(q(c) for c in (*_checked_columns(kind), "_all_fields_read"))
+    every_field = " AND ".join(f"{ident(h)} IS NULL" for h in header) or "true"
+    view = audit_sql(kind, header, variant, extra=(f"({every_field}) AS _all_fields_read",))
+    columns = ", ".join(ident(c) for c in (*_checked_columns(kind), "_all_fields_read"))
     return f"SELECT {columns} FROM ({view})"
 
 
@@ -202,6 +204,10 @@ def audit(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, header: list[s
     uniqueness, row volume) run on them at the end. A file of one chunk is validated in one pass.
     A file with malformed rows (column count, quoting, encoding) fails on those alone.
     """
+    if path.stat().st_size == 0:
+        return [RuleResult(expectation="file_not_empty", rule="empty file (0 bytes: no header, "
+                           "no rows)", column=None, severity="blocking", success=False,
+                           unexpected_count=1)]
     acc: dict[str, RuleResult] = {}
     ge_params = {"min_rows": params.min_rows, **_window(params.extract_date), **params.code_lists}
     columns = contract_columns(kind, header, variant)
@@ -251,4 +257,4 @@ def _chunks(reader: duckdb.DuckDBPyConnection, fetched: list[pd.DataFrame],
             yield chunk
 
 
-__all__ = ["RuleResult", "GateParams", "audit", "read_csv_sql", "rejections", "scan_sql"]
+__all__ = ["RuleResult", "GateParams", "audit", "read_csv_sql", "scan_sql"]

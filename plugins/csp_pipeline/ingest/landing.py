@@ -89,20 +89,65 @@ def match(registry: Registry, feed: str, path: Path) -> Extract | None:
     return None
 
 
+class LandingMissing(FileNotFoundError):
+    """The landing folder itself does not exist (a wrong CSP_LANDING_DIR, an unmounted share)."""
+
+
 def discover(registry: Registry, landing_dir: Path, feed: str, up_to: str | None) -> list[Extract]:
     """Files of the feed's declared kinds with extract date <= up_to, oldest first.
 
     Older first so that re-sent records end with their latest version whatever the landing order;
-    a supplementary delivery after the delivery it adds to.
+    a supplementary delivery after the delivery it adds to. Symbolic links are never read (see
+    `unrecognised`). A missing landing folder is an error, not an empty night.
     """
+    if not landing_dir.is_dir():
+        raise LandingMissing(f"the landing folder {landing_dir} does not exist (CSP_LANDING_DIR)")
     folder = landing_dir / feed
     secure_tree(folder)  # identifiers inside: readable by the pipeline's user only
     found = []
-    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() and not folder.is_symlink() else []:
+        if path.is_symlink():
+            continue
         extract = match(registry, feed, path)
         if extract and (up_to is None or extract.extract_date <= up_to):
             found.append(extract)
     return sorted(found, key=lambda e: (e.extract_date, e.kind.name, e.supplementary, e.path.name))
+
+
+def unrecognised(registry: Registry, landing_dir: Path,
+                 feed: str | None = None) -> list[tuple[Path, str]]:
+    """Everything in the landing zone (or one feed's folder) that is not a declared extract, with
+    why: a symbolic link (never followed), a name with a space or non-ASCII character, a name no
+    declared kind matches (a wrong date format, an undeclared kind), a folder that is no feed.
+    Such files are reported (log, `csp status`, an alert) and left where they are."""
+    if not landing_dir.is_dir():
+        return []
+    feeds = [feed] if feed else registry.feeds
+    found: list[tuple[Path, str]] = []
+    if feed is None:
+        found += [(p, "not a declared feed's folder" if p.is_dir() and not p.is_symlink() else
+                   _why(p, "files belong in a feed's folder (landing/<feed>/)"))
+                  for p in sorted(landing_dir.iterdir()) if p.name not in feeds]
+    for name in feeds:
+        folder = landing_dir / name
+        if folder.is_symlink():
+            found.append((folder, _why(folder, "")))
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.is_symlink() or match(registry, name, path) is None:
+                examples = " or ".join(k.file_name("2024-05-31") for k in registry.kinds_of(name))
+                found.append((path, _why(path, f"not a declared {name} extract name (expected "
+                                               f"e.g. {examples})")))
+    return found
+
+
+def _why(path: Path, otherwise: str) -> str:
+    if path.is_symlink():
+        return "a symbolic link: refused, never followed"
+    if not path.name.isascii() or any(c.isspace() for c in path.name):
+        return "its name has a space or a non-ASCII character"
+    return otherwise
 
 
 def fingerprint(path: Path) -> str:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from csp_pipeline.core import ledger
+from csp_pipeline.core.warehouse import memory
 from csp_pipeline.ingest.landing import Extract
 
 RECENT_DELIVERIES = 5
@@ -37,17 +39,14 @@ class KindFacts:
         return cls(**data)
 
 
-def already_processed(con, extract: Extract, digest: str) -> str | None:
+def already_processed(con: duckdb.DuckDBPyConnection, extract: Extract, digest: str) -> str | None:
     """Status of an earlier delivery of these exact bytes for the same kind and extract date.
 
     (Two nights' header-only files have the same bytes but are different deliveries.)
     """
-    row = con.execute(
-        """SELECT status FROM meta.deliveries WHERE content_hash = ? AND feed = ? AND kind = ?
-           AND extract_date = ? AND status IN ('loaded', 'quarantined')
-           ORDER BY processed_at DESC LIMIT 1""",
-        [digest, extract.kind.feed, extract.kind.name, extract.extract_date]).fetchone()
-    return row[0] if row else None
+    kind = extract.kind
+    status = ledger.earlier_status(con, digest, kind.feed, kind.name, extract.extract_date)
+    return status.value if status else None
 
 
 def read_facts(con: duckdb.DuckDBPyConnection, extracts: list[Extract],
@@ -61,40 +60,26 @@ def read_facts(con: duckdb.DuckDBPyConnection, extracts: list[Extract],
     if not extracts:
         return facts
     kind, first = extracts[0].kind, min(e.extract_date for e in extracts)
-    facts.loaded = [list(r) for r in con.execute(
-        """SELECT CAST(extract_date AS VARCHAR), stream, rows FROM meta.deliveries
-           WHERE feed = $feed AND kind = $kind AND status = 'loaded' AND extract_date >= coalesce(
-               (SELECT min(d) FROM (SELECT DISTINCT extract_date AS d FROM meta.deliveries
-                WHERE feed = $feed AND kind = $kind AND status = 'loaded' AND extract_date < $first
-                ORDER BY d DESC LIMIT $recent)), $first)
-           ORDER BY extract_date, processed_at""",
-        {"feed": kind.feed, "kind": kind.name, "first": first,
-         "recent": RECENT_DELIVERIES + 1}).fetchall()]
+    facts.loaded = ledger.recent_loaded(con, kind.feed, kind.name, first, RECENT_DELIVERIES + 1)
     return facts
 
 
 def min_rows(facts: KindFacts, extract: Extract, ratio: float) -> int:
     """A tenth (by default) of the rows the kind's recent deliveries lead us to expect: fewer is
-    suspicious. Deliveries are compared per day of extract they cover (the days since the one
-    before), so a nightly file is not judged against a monthly backfill, nor a file after a
-    missed night against a single night. Low-volume kinds (under 1/ratio rows expected) pass,
-    and so does a supplementary file (released rejects: a few rows added to a delivery)."""
+    suspicious (`ledger.expected_rows`, here over the batch's facts in a ledger of their own, in
+    memory). Low-volume kinds (under 1/ratio rows expected) pass, and so does a supplementary
+    file (released rejects: a few rows added to a delivery)."""
     if extract.supplementary or not facts.loaded:
         return 0
-    with duckdb.connect() as con:
-        con.execute("CREATE TABLE deliveries (extract_date DATE, rows BIGINT)")
-        con.executemany("INSERT INTO deliveries VALUES (?, ?)",
-                        [[d, rows] for d, _, rows in facts.loaded])
-        expected = con.execute(
-            """WITH dated AS (
-                   SELECT extract_date, sum(rows) AS rows FROM deliveries WHERE extract_date < ?
-                   GROUP BY extract_date ORDER BY extract_date DESC LIMIT ?),
-               per_day AS (
-                   SELECT rows / (extract_date - lag(extract_date) OVER (ORDER BY extract_date))
-                       AS rate FROM dated)
-               SELECT median(rate) * (CAST(? AS DATE) - (SELECT max(extract_date) FROM dated))
-               FROM per_day WHERE rate IS NOT NULL""",
-            [extract.extract_date, RECENT_DELIVERIES + 1, extract.extract_date]).fetchone()[0]
+    kind = extract.kind
+    with memory() as con:
+        con.execute("CREATE SCHEMA meta")
+        con.execute(ledger.DDL)
+        for day, stream, rows in facts.loaded:
+            ledger.record(con, ledger.Delivery("", kind.feed, kind.name, day, stream, "", None),
+                          ledger.Status.LOADED, rows, None, "")
+        expected = ledger.expected_rows(con, kind.feed, kind.name, extract.extract_date,
+                                        RECENT_DELIVERIES)
     return int(expected * ratio) if expected else 0
 
 

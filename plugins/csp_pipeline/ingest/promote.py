@@ -14,17 +14,20 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from csp_pipeline.core import ledger
 from csp_pipeline.core.reference import register_views
+from csp_pipeline.core.schema import ensure_schema
+from csp_pipeline.core.settings import Settings
+from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest import quarantine
 from csp_pipeline.ingest.audit import Audited, audit_file, audited_rows, sql_params
 from csp_pipeline.ingest.extract_sql import promote_sql
 from csp_pipeline.ingest.landing import Extract, fingerprint, read_header, utf8_copy
 from csp_pipeline.ingest.ledger_facts import already_processed, read_facts
 from csp_pipeline.ingest.results import RuleResult, rejections
-from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import connect, ensure_schema
 
 log = logging.getLogger(__name__)
+SKIPPED = "skipped"  # an outcome, not a ledger status: these bytes were processed before
 
 
 @dataclass
@@ -33,7 +36,7 @@ class Outcome:
     feed: str
     kind: str
     extract_date: str
-    status: str  # loaded | quarantined | skipped
+    status: str  # ledger.Status LOADED or QUARANTINED, or SKIPPED
     rows: int = 0
     rows_rejected: int = 0
     checks_passed: int = 0
@@ -57,15 +60,12 @@ def _record_results(con, run_id: str, extract: Extract, digest: str, results: li
     )
 
 
-def _record_delivery(con, extract: Extract, digest: str, rows: int, status: str,
+def _record_delivery(con, extract: Extract, digest: str, rows: int, status: ledger.Status,
                      reason: str | None, run_id: str, rows_rejected: int = 0) -> None:
-    con.execute(
-        """INSERT INTO meta.deliveries (content_hash, feed, kind, extract_date, stream, source_file,
-           bytes, rows, status, reason, run_id, rows_rejected) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
-        [digest, extract.kind.feed, extract.kind.name, extract.extract_date, extract.stream,
-         extract.path.name, extract.path.stat().st_size if extract.path.exists() else None, rows,
-         status, reason, run_id, rows_rejected],
-    )
+    delivery = ledger.Delivery(
+        digest, extract.kind.feed, extract.kind.name, extract.extract_date, extract.stream,
+        extract.path.name, extract.path.stat().st_size if extract.path.exists() else None)
+    ledger.record(con, delivery, status, rows, reason, run_id, rows_rejected)
 
 
 REJECTED = "_rejected"  # the relation of this file's rejections while it is promoted
@@ -89,10 +89,7 @@ def _promote(con: duckdb.DuckDBPyConnection, extract: Extract, header: list[str]
     if not extract.supplementary:
         con.execute(f"DELETE FROM {kind.raw_table} WHERE _extract_date = ? AND _stream = ?",
                     [extract.extract_date, extract.stream])
-        con.execute(
-            """UPDATE meta.deliveries SET status = 'superseded' WHERE feed = ? AND kind = ?
-               AND extract_date = ? AND stream = ? AND status = 'loaded'""",
-            [kind.feed, kind.name, extract.extract_date, extract.stream])
+        ledger.supersede(con, kind.feed, kind.name, extract.extract_date, extract.stream)
     promote = dict(sql_params, path_name=extract.path.name, hash=digest,
                    date=extract.extract_date, stream=extract.stream, run=run_id)
     con.execute(promote_sql(kind, header, extract.variant, skip), promote)
@@ -117,7 +114,7 @@ def promote_audited(settings: Settings, extract: Extract, audited: Audited, run_
     skipped."""
     kind = extract.kind
     base = Outcome(file=extract.label, feed=kind.feed, kind=kind.name,
-                   extract_date=extract.extract_date, status="skipped")
+                   extract_date=extract.extract_date, status=SKIPPED)
     digest, results = audited.digest, audited.results
     with connect(settings.warehouse) as con:
         ensure_schema(con)
@@ -135,14 +132,19 @@ def promote_audited(settings: Settings, extract: Extract, audited: Audited, run_
         blocking = [r for r in failed if r.severity == "blocking"]
         if blocking:
             return _quarantine(settings, con, extract, audited, run_id, blocking, base)
+        rejected = rejections(results)
         base.rejects = [r.describe(extract.label) for r in failed if r.rejects_rows]
         for w in base.rejects:
             log.warning(w)
+        rows_rejected = len({row for row, *_ in rejected})
+        # the audit ran elsewhere: a non-UTF-8 file is transcoded again, to be loaded
         with utf8_copy(extract, settings.data_dir / "work") as readable:
             if extract.variant is not None:  # its expressions may look values up in ref_<file>
                 register_views(con, settings)
-            rows, rows_rejected = _load(settings, con, extract, readable, audited, run_id, key)
-    base.status, base.rows, base.rows_rejected = "loaded", rows, rows_rejected
+            rows = _load(con, settings, extract, readable, read_header(readable),
+                         sql_params(extract, readable, key), digest, run_id, results,
+                         audited_rows(results), rejected)
+    base.status, base.rows, base.rows_rejected = ledger.Status.LOADED.value, rows, rows_rejected
     if rows_rejected:
         log.warning("%s: %d row(s) rejected, kept in %s", extract.label, rows_rejected,
                     quarantine.rejects_path(settings, extract))
@@ -152,46 +154,45 @@ def promote_audited(settings: Settings, extract: Extract, audited: Audited, run_
 def _quarantine(settings: Settings, con, extract: Extract, audited: Audited, run_id: str,
                 blocking: list[RuleResult], base: Outcome) -> Outcome:
     reason = "; ".join(r.describe(extract.label) for r in blocking)
-    _record_delivery(con, extract, audited.digest, 0, "quarantined", reason, run_id)
+    _record_delivery(con, extract, audited.digest, 0, ledger.Status.QUARANTINED, reason, run_id)
     con.execute("COMMIT")
     quarantine.move(settings, extract, audited.digest, run_id, audited.results,
                     audited_rows(audited.results))
     log.error("quarantined %s: %s", extract.label, reason)
-    base.status, base.reason = "quarantined", reason
+    base.status, base.reason = ledger.Status.QUARANTINED.value, reason
     return base
 
 
-def _load(settings: Settings, con, extract: Extract, readable: Path, audited: Audited,
-          run_id: str, key: bytes | None) -> tuple[int, int]:
-    """Promote in one transaction (begun by the caller): a re-issued extract for the same kind
-    and date replaces the earlier delivery; rows from other dates stay (staging keeps each
-    key's latest). Any error before COMMIT rolls all of it back: the earlier delivery stays,
-    nothing is half-loaded, no rejection is recorded, and the file is processed again on the
-    next run. Returns (rows loaded, rows rejected)."""
-    digest, results = audited.digest, audited.results
-    rejected = rejections(results)
+def _load(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract, readable: Path,
+          header: list[str], sql_params: dict, digest: str, run_id: str,
+          results: list[RuleResult], audited: int | None, rejected: list) -> int:
+    """Promote the audited file, leaving out its rejected rows (kept in quarantine), and record
+    the delivery, in the transaction promote_audited() began; returns the rows promoted.
+
+    A re-issued extract for the same kind and date replaces the earlier delivery; rows from
+    other dates stay (staging keeps each key's latest). Any error before COMMIT rolls all of it
+    back: the earlier delivery stays, nothing is half-loaded, no rejection is recorded, and the
+    file is processed again on the next run."""
     rows_rejected = len({row for row, *_ in rejected})
-    audited_count = audited_rows(results)
-    header = read_header(readable)
-    params = sql_params(extract, readable, key)
     written: list[Path] = []
     if rejected:
         con.register(REJECTED, pd.DataFrame(
             rejected, columns=["row_number", "column_name", "rule", "value"]))
     try:
-        rows = _promote(con, extract, header, params, digest, run_id,
+        rows = _promote(con, extract, header, sql_params, digest, run_id,
                         REJECTED if rejected else None)
-        if audited_count is not None and rows != audited_count - rows_rejected:
-            raise RuntimeError(f"{extract.label}: {rows} rows promoted but {audited_count} "
-                               f"audited and {rows_rejected} rejected; was the file changed "
-                               "while it was processed?")
+        if audited is not None and rows != audited - rows_rejected:
+            raise RuntimeError(f"{extract.label}: {rows} rows promoted but {audited} audited "
+                               f"and {rows_rejected} rejected; was the file changed while "
+                               "it was processed?")
         if rejected:
             _record_rejections(con, run_id, extract, digest)
-            counts = {"in_file": audited_count, "loaded": rows, "rejected": rows_rejected,
+            counts = {"in_file": audited, "loaded": rows, "rejected": rows_rejected,
                       "quarantined": 0}
             written = quarantine.write_rejects(settings, con, extract, readable, header,
                                                REJECTED, digest, run_id, results, counts)
-        _record_delivery(con, extract, digest, rows, "loaded", None, run_id, rows_rejected)
+        _record_delivery(con, extract, digest, rows, ledger.Status.LOADED, None, run_id,
+                         rows_rejected)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -201,11 +202,38 @@ def _load(settings: Settings, con, extract: Extract, readable: Path, audited: Au
     finally:
         if rejected:
             con.unregister(REJECTED)
-    return rows, rows_rejected
+    return rows
 
 
-def release(settings: Settings, quarantined_file: Path) -> Path:
+class ReleaseRefused(ValueError):
+    """`csp release` of something that is not a quarantined file, or onto an existing file."""
+
+
+def quarantined_file(settings: Settings, name: str | Path) -> Path:
+    """The quarantined file `name` names (`<feed>/<file>` under the quarantine folder, or a path
+    inside it). Refuses anything else: a path that resolves outside the quarantine folder (an
+    absolute path elsewhere, `..`), a symbolic link, a report, a missing file."""
+    root = settings.quarantine_dir.resolve()
+    given = Path(name)
+    candidate = given if given.is_absolute() else root / given
+    if not given.is_absolute() and not candidate.exists() and (Path.cwd() / given).exists():
+        candidate = Path.cwd() / given  # a path typed from inside the quarantine folder
+    if candidate.is_symlink():
+        raise ReleaseRefused(f"{name} is a symbolic link; only files in {root} are released")
+    resolved = candidate.resolve()
+    if resolved.parent.parent != root:
+        raise ReleaseRefused(f"{name} is not a quarantined file: only <feed>/<file> inside "
+                             f"{root} can be released")
+    if resolved.suffix != ".csv" or not resolved.is_file():
+        raise ReleaseRefused(f"no quarantined file {name} under {root}")
+    return resolved
+
+
+def release(settings: Settings, name: str | Path) -> Path:
     """Put a fixed quarantined file back in the landing zone; the next run audits and loads it.
+
+    Only a file inside the quarantine folder (`quarantined_file`) is released, and never over a
+    file already in the landing zone.
 
     A rejects file (<stem>.rejects.csv) lands under the same name: a supplementary delivery
     whose rows are added to its kind and extract date, never replacing that delivery's rows.
@@ -215,17 +243,18 @@ def release(settings: Settings, quarantined_file: Path) -> Path:
     rather than skipping them as already seen. The quarantine reports are removed with the
     file: the reason stays in meta.deliveries and meta.validation_results.
     """
-    feed = quarantined_file.parent.name
-    target = settings.landing_dir / feed / quarantined_file.name
+    source = quarantined_file(settings, name)
+    feed = source.parent.name
+    target = settings.landing_dir / feed / source.name
+    if target.exists() or target.is_symlink():
+        raise ReleaseRefused(f"{target} already exists in the landing zone; the next run has "
+                             "to load (or quarantine) it before this file can be released")
     if settings.warehouse.exists():
         with connect(settings.warehouse) as con:
             ensure_schema(con)
-            con.execute(
-                """UPDATE meta.deliveries SET status = 'released'
-                   WHERE feed = ? AND source_file = ? AND status = 'quarantined'""",
-                [feed, quarantined_file.name])
+            ledger.release(con, feed, source.name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(quarantined_file), target)
+    shutil.move(str(source), target)
     for suffix in (".report.json", ".report.md"):
-        quarantined_file.with_suffix(suffix).unlink(missing_ok=True)
+        source.with_suffix(suffix).unlink(missing_ok=True)
     return target

@@ -22,10 +22,23 @@ def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
-def hmac_sql(value_sql: str) -> str:
-    """HMAC-SHA256 hex of a VARCHAR expression; expects $ipad and $opad parameters. NULL stays NULL."""
-    inner = f"unhex(sha256($ipad::BLOB || encode({value_sql})))"
-    return f"CASE WHEN {value_sql} IS NULL THEN NULL ELSE sha256($opad::BLOB || {inner}) END"
+def _pad_names(key_param: str) -> tuple[str, str]:
+    prefix = f"{key_param}_" if key_param else ""
+    return f"{prefix}ipad", f"{prefix}opad"
+
+
+def pad_params(key: bytes, key_param: str = "") -> dict[str, bytes]:
+    """The bound parameters hmac_sql(..., key_param) expects for this key."""
+    return dict(zip(_pad_names(key_param), hmac_pads(key), strict=True))
+
+
+def hmac_sql(value_sql: str, key_param: str = "") -> str:
+    """HMAC-SHA256 hex of a VARCHAR expression; expects the key's pads as parameters $ipad and
+    $opad (with `key_param`, $<key_param>_ipad and $<key_param>_opad: see pad_params). NULL stays
+    NULL."""
+    ipad, opad = _pad_names(key_param)
+    inner = f"unhex(sha256(${ipad}::BLOB || encode({value_sql})))"
+    return f"CASE WHEN {value_sql} IS NULL THEN NULL ELSE sha256(${opad}::BLOB || {inner}) END"
 
 
 def normalised_sql(col: Column, raw: str) -> str:
@@ -37,10 +50,11 @@ def normalised_sql(col: Column, raw: str) -> str:
     return value
 
 
-def pii_sql(col: Column, raw: str) -> str:
-    """The generalised or pseudonymised replacement of a PII column, from its raw VARCHAR."""
+def pii_sql(col: Column, raw: str, key_param: str = "") -> str:
+    """The generalised or pseudonymised replacement of a PII column, from its raw VARCHAR
+    (`key_param`: which key's pad parameters a pseudonym uses, see hmac_sql)."""
     if col.pii == "pseudonym":
-        return hmac_sql(normalised_sql(col, raw))
+        return hmac_sql(normalised_sql(col, raw), key_param)
     if col.pii == "birth_date":
         return f"date_trunc('month', try_cast(nullif(trim({raw}), '') AS DATE))::DATE"
     if col.pii == "postcode":

@@ -15,16 +15,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from csp_pipeline.ingest.extract_sql import numbered_rows_sql, q
-from csp_pipeline.ingest.landing import secure_tree
 from csp_pipeline.core.registry import REJECTS_SUFFIX
+from csp_pipeline.core.sql import ident
+from csp_pipeline.ingest.extract_sql import numbered_rows_sql
+from csp_pipeline.ingest.landing import secure_tree
 
 if TYPE_CHECKING:
     import duckdb
 
-    from csp_pipeline.ingest.results import RuleResult
-    from csp_pipeline.ingest.landing import Extract
     from csp_pipeline.core.settings import Settings
+    from csp_pipeline.ingest.landing import Extract
+    from csp_pipeline.ingest.results import RuleResult
 
 FETCH_ROWS = 10_000
 
@@ -103,7 +104,7 @@ def write_rejects(settings: Settings, con: duckdb.DuckDBPyConnection, extract: E
     _folder(settings, extract)
     path = rejects_path(settings, extract)
     reader = con.execute(
-        f"SELECT {', '.join(q(h) for h in header)} FROM {numbered_rows_sql(header)} "
+        f"SELECT {', '.join(ident(h) for h in header)} FROM {numbered_rows_sql(header)} "
         f"WHERE _row_number IN (SELECT row_number FROM {rejected}) ORDER BY _row_number",
         {"path": str(source)})
     with path.open("w", newline="", encoding=extract.encoding) as fh:

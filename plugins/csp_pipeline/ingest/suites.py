@@ -18,10 +18,10 @@ from pathlib import Path
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from csp_pipeline.ingest.extract_sql import UNPARSED
 from csp_pipeline.core.reference import parameter
 from csp_pipeline.core.registry import Kind
 from csp_pipeline.core.settings import EXPECTATIONS_DIR
+from csp_pipeline.ingest.extract_sql import PARSED_PII, UNPARSED
 
 MAX_ROWS = 50_000_000
 OPS = {">=": True, ">": False}
@@ -59,13 +59,19 @@ def build_suite(kind: Kind) -> gx.ExpectationSuite:
         exps.append(unique)
     for col in kind.stored_columns:
         sev, tol = col.severity, kind.tolerance(col)
-        if col.required:
+        parsed_pii = col.pii in PARSED_PII
+        if col.required:  # a given value that does not parse fails its format rule only
             exps.append(gxe.ExpectColumnValuesToNotBeNull(
-                column=col.name, meta=_meta(sev, "row", "required value present", tol)))
+                column=col.name, meta=_meta(sev, "row", "required value present", tol),
+                **({"row_condition": f"`{col.name}{UNPARSED}`.isnull()",
+                    "condition_parser": "pandas"} if parsed_pii else {})))
         if col.type != "VARCHAR" and not col.pii:
             exps.append(gxe.ExpectColumnValuesToBeNull(
                 column=col.name + UNPARSED,
                 meta=_meta(sev, "row", f"value parses as {col.type}", tol)))
+        if parsed_pii:
+            exps.append(gxe.ExpectColumnValuesToBeNull(
+                column=col.name + UNPARSED, meta=_meta(sev, "row", PARSED_PII[col.pii], tol)))
         if col.values:
             exps.append(gxe.ExpectColumnValuesToBeInSet(
                 column=col.name, value_set=list(col.values),

@@ -47,3 +47,10 @@ def notify_quarantine(settings: Any, outcome: dict[str, Any]) -> None:
     _send({"event": "file_quarantined", "file": outcome["file"], "feed": outcome["feed"],
            "reason": outcome.get("reason"),
            "quarantine_dir": str(settings.quarantine_dir / outcome["feed"])})
+
+
+def notify_unrecognised(feed: str, files: list) -> None:
+    """Files in a feed's landing folder that are not declared extracts: left in place, unread."""
+    if files:
+        _send({"event": "files_not_recognised", "feed": feed,
+               "files": [{"path": str(path), "reason": why} for path, why in files]})

@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, dag, get_current_context, task
 
-from csp_pipeline.orchestration import alerts
+from csp_pipeline.core.ledger import Status
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import DBT_PROJECT_DIR, Settings
+from csp_pipeline.orchestration import alerts
 
 log = logging.getLogger(__name__)
 
@@ -53,73 +54,114 @@ def feed_asset(feed: str) -> Asset:
     return Asset(uri=f"csp://warehouse/raw/{feed}", name=f"raw_{feed}")
 
 
-def build_feed_dag(feed: str) -> DAG:
-    kinds = ", ".join(f"`{k.name}`" for k in load_registry().kinds_of(feed))
+# ------------------------------------------------------------------------------ feed DAG tasks
 
-    @dag(
-        dag_id=f"csp_feed_{feed}",
-        schedule=NIGHTLY,
-        start_date=START,
-        catchup=False,
-        max_active_runs=1,
-        tags=["csp", "ingest", feed],
-        default_args=DEFAULT_ARGS,
-        doc_md=f"""### Ingest the `{feed}` feed
+
+@task(pool=WRITER_POOL)
+def discover(feed: str) -> list[dict]:
+    """The feed's new files as one batch per kind, oldest first, each with the ledger facts its
+    audit needs (read here, under the writer lock: audits open no warehouse)."""
+    from csp_pipeline.ingest.landing import discover as find
+    from csp_pipeline.ingest.landing import unrecognised
+
+    ctx = get_current_context()
+    up_to = ctx["logical_date"].date().isoformat() if ctx.get("logical_date") else None
+    settings, registry = Settings.from_env(), load_registry()
+    strays = unrecognised(registry, settings.landing_dir, feed)
+    for path, why in strays:  # left in place, never read
+        log.warning("not loaded, left in place: %s: %s", path, why)
+    alerts.notify_unrecognised(feed, strays)
+    batches: dict[str, list] = {}
+    for e in find(registry, settings.landing_dir, feed, up_to):
+        batches.setdefault(e.kind.name, []).append(e)
+    return [_batch_facts(extracts) for extracts in batches.values()]
+
+
+@task
+def audit(feed: str, batch: dict) -> list[dict]:
+    """One kind's files audited in extract-date order (a file's row-volume check compares it
+    with the deliveries before it), outside the writer lock: audits of several feeds run at
+    once on several workers. A file that errors does not stop the later ones; its promote task
+    reports it."""
+    return _audit_batch(feed, batch, get_current_context()["run_id"])
+
+
+@task(pool=WRITER_POOL, max_active_tis_per_dag=1, retries=0)
+def process(feed: str, audits: list[dict]) -> list[dict]:
+    """Each audited file promoted or quarantined (its results recorded with it) in one
+    transaction of the warehouse's writer, in the audit's order; fails once the batch is done
+    if any file errored."""
+    return _promote_batch(feed, audits, get_current_context()["run_id"])
+
+
+@task(trigger_rule="all_done")
+def report(feed: str, outcomes: list[dict]) -> dict:
+    """The feed's night in figures; emits the feed's Asset. (Data Docs are rendered by the
+    warehouse DAG's `validation_docs`.)"""
+    # Index by length: iterating the lazy XCom sequence probes one past the end (a 404).
+    outcomes = [o for i in range(len(outcomes)) for o in outcomes[i] or []]
+    summary = {"feed": feed, "files": len(outcomes),
+               "loaded": sum(o["status"] == Status.LOADED for o in outcomes),
+               "quarantined": sum(o["status"] == Status.QUARANTINED for o in outcomes),
+               "rows": sum(o["rows"] for o in outcomes),
+               "rows_rejected": sum(o["rows_rejected"] for o in outcomes)}
+    print(f"feed {feed}: {summary}")
+    return summary
+
+
+@task(pool=WRITER_POOL)
+def all_files_processed(feed: str) -> None:
+    """Fails the run (upstream_failed) when any file errored instead of loading or being
+    quarantined; the Asset is still emitted by `report` so the other feeds' data builds.
+    Records the feed's run as ok (meta.feed_runs): the warehouse build may publish."""
+    _record_feed_run(feed, True)
+
+
+@task(pool=WRITER_POOL, trigger_rule="one_failed")
+def feed_failed(feed: str) -> None:
+    """Records the feed's run as failed (unless `process` already said which files), so that
+    the warehouse build does not publish over it unless told to."""
+    _record_feed_run(feed, False, "a task of the feed's DAG failed; see its log")
+
+
+def _record_feed_run(feed: str, ok: bool, detail: str | None = None) -> None:
+    """meta.feed_runs: how this attempt of the feed's run ended (the first word stands: the
+    files `process` names rather than `feed_failed`'s summary). A rerun of a night can reuse
+    its run id, so an attempt is the run id and the DAG run's start."""
+    from csp_pipeline.core.schema import ensure_schema
+    from csp_pipeline.core.warehouse import connect
+    from csp_pipeline.ingest import feed_runs
+
+    ctx = get_current_context()
+    night = ctx["logical_date"].date().isoformat() if ctx.get("logical_date") else None
+    attempt = f"{ctx['run_id']} started {ctx['dag_run'].start_date:%Y-%m-%dT%H:%M:%S.%f}"
+    with connect(Settings.from_env().warehouse) as con:
+        ensure_schema(con)
+        if not feed_runs.recorded(con, feed, attempt):
+            feed_runs.record(con, feed, attempt, night, ok, detail)
+
+
+def _feed_doc(feed: str) -> str:
+    kinds = ", ".join(f"`{k.name}`" for k in load_registry().kinds_of(feed))
+    return f"""### Ingest the `{feed}` feed
 Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet processed
 (one mapped `audit` and `process` task per kind, its files oldest first), fingerprints each, audits it with its
 Great Expectations suite (outside the writer lock) and promotes it into
 `raw.{feed}__<kind>` in one transaction, or quarantines it with a report. Emits the
-`raw_{feed}` Asset, which schedules the warehouse build. Declared in `feeds.yml`.""",
-    )
+`raw_{feed}` Asset, which schedules the warehouse build. Declared in `feeds.yml`."""
+
+
+def build_feed_dag(feed: str) -> DAG:
+    @dag(dag_id=f"csp_feed_{feed}", schedule=NIGHTLY, start_date=START, catchup=False,
+         max_active_runs=1, tags=["csp", "ingest", feed], default_args=DEFAULT_ARGS,
+         doc_md=_feed_doc(feed))
     def feed_dag():
-        @task(pool=WRITER_POOL)
-        def discover() -> list[dict]:
-            """The feed's new files as one batch per kind, oldest first, each with the ledger
-            facts its audit needs (read here, under the writer lock: audits open no warehouse)."""
-            from csp_pipeline.ingest.landing import discover as find
-
-            ctx = get_current_context()
-            up_to = ctx["logical_date"].date().isoformat() if ctx.get("logical_date") else None
-            batches: dict[str, list] = {}
-            for e in find(load_registry(), Settings.from_env().landing_dir, feed, up_to):
-                batches.setdefault(e.kind.name, []).append(e)
-            return [_batch_facts(extracts) for extracts in batches.values()]
-
-        @task
-        def audit(batch: dict) -> list[dict]:
-            """One kind's files audited in extract-date order (a file's row-volume check
-            compares it with the deliveries before it), outside the writer lock: audits of
-            several feeds run at once on several workers. A file that errors does not stop the
-            later ones; its promote task reports it."""
-            return _audit_batch(feed, batch, get_current_context()["run_id"])
-
-        @task(pool=WRITER_POOL, max_active_tis_per_dag=1, retries=0)
-        def process(audits: list[dict]) -> list[dict]:
-            """Each audited file promoted or quarantined (its results recorded with it) in one
-            transaction of the warehouse's writer, in the audit's order; fails once the batch is
-            done if any file errored."""
-            return _promote_batch(feed, audits, get_current_context()["run_id"])
-
-        @task(trigger_rule="all_done", outlets=[feed_asset(feed)])
-        def report(outcomes: list[dict]) -> dict:
-            # Index by length: iterating the lazy XCom sequence probes one past the end (a 404).
-            outcomes = [o for i in range(len(outcomes)) for o in outcomes[i] or []]
-            summary = {"feed": feed, "files": len(outcomes),
-                       "loaded": sum(o["status"] == "loaded" for o in outcomes),
-                       "quarantined": sum(o["status"] == "quarantined" for o in outcomes),
-                       "rows": sum(o["rows"] for o in outcomes),
-                       "rows_rejected": sum(o["rows_rejected"] for o in outcomes)}
-            print(f"feed {feed}: {summary}")
-            return summary
-
-        @task
-        def all_files_processed() -> None:
-            """Fails the run (upstream_failed) when any file errored instead of loading or being
-            quarantined; the Asset is still emitted by `report` so the other feeds' data builds."""
-
-        outcomes = process.expand(audits=audit.expand(batch=discover()))
-        report(outcomes)
-        outcomes >> all_files_processed()
+        found = discover(feed)
+        audits = audit.partial(feed=feed).expand(batch=found)
+        outcomes = process.partial(feed=feed).expand(audits=audits)
+        report.override(outlets=[feed_asset(feed)])(feed, outcomes)
+        outcomes >> all_files_processed(feed)
+        [found, audits, outcomes] >> feed_failed(feed)
 
     return feed_dag()
 
@@ -127,7 +169,8 @@ Great Expectations suite (outside the writer lock) and promotes it into
 def _batch_facts(extracts: list) -> dict:
     """A batch of one kind's extracts with their ledger facts (fingerprints, bytes already seen,
     recent deliveries), as an XCom."""
-    from csp_pipeline.core.warehouse import connect, ensure_schema
+    from csp_pipeline.core.schema import ensure_schema
+    from csp_pipeline.core.warehouse import connect
     from csp_pipeline.ingest.landing import fingerprint
     from csp_pipeline.ingest.ledger_facts import read_facts
 
@@ -190,11 +233,13 @@ def _promote_batch(feed: str, audits: list[dict], run_id: str) -> list[dict]:
             log.exception("%s failed", name)
             errors.append(f"{name}: {type(exc).__name__}: {exc}")
             continue
-        if outcome.status == "quarantined":
+        if outcome.status == Status.QUARANTINED:
             alerts.notify_quarantine(settings, outcome.as_dict())
         outcomes.append(outcome.as_dict())
     if errors:
-        raise RuntimeError(f"{len(errors)} of {len(audits)} file(s) failed: " + "; ".join(errors))
+        detail = f"{len(errors)} of {len(audits)} file(s) failed: " + "; ".join(errors)
+        _record_feed_run(feed, False, detail)
+        raise RuntimeError(detail)
     return outcomes
 
 
@@ -209,22 +254,80 @@ def _extract(feed: str, path: str):
     return extract
 
 
-def build_warehouse_dag() -> DAG:
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+# ------------------------------------------------------------------------- warehouse DAG tasks
+
+
+@task(pool=WRITER_POOL)
+def prepare() -> dict:
+    """Every raw table dbt reads (empty when never delivered) and the deployment's reference
+    rows, which the dbt models ref_<file> merge with the bundled seeds."""
+    from csp_pipeline.core.reference import load_deployment
+    from csp_pipeline.core.schema import ensure_schema
+    from csp_pipeline.core.warehouse import connect
+
+    settings = Settings.from_env()
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        return {"deployment_reference_rows": load_deployment(con, settings)}
+
+
+@task(pool=WRITER_POOL, outlets=[PUBLISHED_SNAPSHOT])
+def publish() -> dict:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from csp_pipeline.publish.snapshot import PublishRefused
+    from csp_pipeline.publish.snapshot import publish as publish_snapshot
+
+    try:
+        manifest = publish_snapshot(Settings.from_env(), get_current_context()["run_id"])
+    except PublishRefused as exc:  # no retry: the feeds have to be fixed first
+        raise AirflowFailException(str(exc)) from None
+    return {"published": manifest["path"], "marts": len(manifest["marts"])}
+
+
+def _dbt_profile():
+    from cosmos import ProfileConfig
+
+    return ProfileConfig(profile_name="csp", target_name="warehouse",
+                         profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml")
+
+
+def dbt_models(profile):
+    """The dbt project as one task per model (astronomer-cosmos, from the pre-built manifest),
+    then every dbt test."""
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
     from cosmos.constants import LoadMode, TestBehavior
+
+    return DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR,
+            manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
+        ),
+        profile_config=profile,
+        execution_config=ExecutionConfig(dbt_executable_path=_dbt_executable()),
+        # Tests run once all models are built: relationship tests have two parents, and a
+        # per-model test task could run before its second parent exists.
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST,
+                                   test_behavior=TestBehavior.AFTER_ALL),
+        # No per-model Assets (cosmos would emit 42 that no DAG declares); downstream DAGs
+        # schedule on the one published snapshot Asset instead.
+        operator_args={"install_deps": False, "pool": WRITER_POOL, "emit_datasets": False},
+    )
+
+
+def dbt_docs(profile):
+    """The dbt documentation site (models, columns, tests, lineage, exposures) for analysts,
+    regenerated from tonight's warehouse; kept by csp_pipeline.transform.dbt_docs.keep_docs."""
     from cosmos.operators.local import DbtDocsLocalOperator
 
-    feeds = load_registry().feeds
+    return DbtDocsLocalOperator(
+        task_id="dbt_docs", project_dir=DBT_PROJECT_DIR, profile_config=profile,
+        dbt_executable_path=_dbt_executable(), install_deps=False, dbt_cmd_flags=["--static"],
+        callback="csp_pipeline.transform.dbt_docs.keep_docs", pool=WRITER_POOL)
 
-    @dag(
-        dag_id="csp_warehouse",
-        schedule=[feed_asset(f) for f in feeds],
-        start_date=START,
-        catchup=False,
-        max_active_runs=1,
-        tags=["csp", "dbt", "publish"],
-        default_args=DEFAULT_ARGS,
-        doc_md="""### Build the warehouse and publish
+
+WAREHOUSE_DOC = """### Build the warehouse and publish
 Runs when every feed DAG has emitted its Asset. `prepare` creates every declared raw table (empty
 for a feed that never delivered: a deployment builds the marts of whatever feeds it has) and
 loads the deployment's reference data (`CSP_CONFIG_DIR/reference/`, `CSP_REFERENCE_DIR`) into
@@ -233,63 +336,25 @@ loads the deployment's reference data (`CSP_CONFIG_DIR/reference/`, `CSP_REFEREN
 then runs every dbt test. Then the marts are published as an atomic
 snapshot with disclosure control (`data/published/current`), and the dbt documentation site is
 regenerated (`data/dbt_docs/static_index.html`). `validation_docs` renders the Great Expectations
-Data Docs of the files audited since its last run.""",
-    )
+Data Docs of the files audited since its last run."""
+
+
+@task
+def validation_docs() -> str:
+    """Great Expectations' Data Docs for the results stored since the last build: one task
+    renders them (audits on several workers only write their own result files)."""
+    from csp_pipeline.ingest.data_docs import build_new_docs
+
+    return str(build_new_docs(Settings.from_env().data_dir / "gx"))
+
+
+def build_warehouse_dag() -> DAG:
+    @dag(dag_id="csp_warehouse", schedule=[feed_asset(f) for f in load_registry().feeds],
+         start_date=START, catchup=False, max_active_runs=1, tags=["csp", "dbt", "publish"],
+         default_args=DEFAULT_ARGS, doc_md=WAREHOUSE_DOC)
     def warehouse_dag():
-        @task(pool=WRITER_POOL)
-        def prepare() -> dict:
-            """Every raw table dbt reads (empty when never delivered) and the deployment's
-            reference rows, which the dbt models ref_<file> merge with the bundled seeds."""
-            from csp_pipeline.core.reference import load_deployment
-            from csp_pipeline.core.warehouse import connect, ensure_schema
-
-            settings = Settings.from_env()
-            with connect(settings.warehouse) as con:
-                ensure_schema(con)
-                return {"deployment_reference_rows": load_deployment(con, settings)}
-
-        profile = ProfileConfig(profile_name="csp", target_name="warehouse",
-                                profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml")
-        dbt = DbtTaskGroup(
-            group_id="dbt",
-            project_config=ProjectConfig(
-                dbt_project_path=DBT_PROJECT_DIR,
-                manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
-            ),
-            profile_config=profile,
-            execution_config=ExecutionConfig(dbt_executable_path=_dbt_executable()),
-            # Tests run once all models are built: relationship tests have two parents, and a
-            # per-model test task could run before its second parent exists.
-            render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST,
-                                       test_behavior=TestBehavior.AFTER_ALL),
-            # No per-model Assets (cosmos would emit 42 that no DAG declares); downstream DAGs
-            # schedule on the one published snapshot Asset instead.
-            operator_args={"install_deps": False, "pool": WRITER_POOL, "emit_datasets": False},
-        )
-
-        @task(pool=WRITER_POOL, outlets=[PUBLISHED_SNAPSHOT])
-        def publish() -> dict:
-            from csp_pipeline.publish.snapshot import publish as publish_snapshot
-
-            manifest = publish_snapshot(Settings.from_env(), get_current_context()["run_id"])
-            return {"published": manifest["path"], "marts": len(manifest["marts"])}
-
-        # The dbt documentation site (models, columns, tests, lineage, exposures) for analysts,
-        # regenerated from tonight's warehouse; kept by csp_pipeline.transform.dbt_docs.keep_docs.
-        docs = DbtDocsLocalOperator(
-            task_id="dbt_docs", project_dir=DBT_PROJECT_DIR, profile_config=profile,
-            dbt_executable_path=_dbt_executable(), install_deps=False, dbt_cmd_flags=["--static"],
-            callback="csp_pipeline.transform.dbt_docs.keep_docs", pool=WRITER_POOL)
-
-        @task
-        def validation_docs() -> str:
-            """Great Expectations' Data Docs for the results stored since the last build: one
-            task renders them (audits on several workers only write their own result files)."""
-            from csp_pipeline.ingest.data_docs import build_new_docs
-
-            return str(build_new_docs(Settings.from_env().data_dir / "gx"))
-
-        prepare() >> dbt >> publish() >> docs
+        profile = _dbt_profile()
+        prepare() >> dbt_models(profile) >> publish() >> dbt_docs(profile)
         validation_docs()
 
     return warehouse_dag()
@@ -304,42 +369,44 @@ def _dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
-def build_housekeeping_dag() -> DAG:
-    @dag(
-        dag_id="csp_housekeeping",
-        schedule=HOUSEKEEPING,
-        start_date=START,
-        catchup=False,
-        max_active_runs=1,
-        tags=["csp", "privacy", "retention"],
-        default_args=DEFAULT_ARGS,
-        doc_md="""### Housekeeping: retention of partner extracts
-Deletes landed extracts that were loaded, and quarantined extracts with their reports, whose
-extract date is more than `CSP_RETENTION_DAYS` (default 90) before the run's night. Files never
+# ---------------------------------------------------------------------- housekeeping DAG tasks
+
+
+@task(pool=WRITER_POOL)
+def purge_expired_extracts() -> dict:
+    from csp_pipeline.privacy.retention import purge_expired
+
+    night = get_current_context()["logical_date"]
+    deleted = purge_expired(Settings.from_env(), night)
+    return {"deleted_files": len(deleted)}  # a count: XComs carry no file names
+
+
+@task
+def prune_validation_results() -> dict:
+    """GE's stored results, kept as long as the extracts they describe (by when they were
+    validated); the warehouse keeps every result in meta.validation_results."""
+    from datetime import timezone
+
+    from csp_pipeline.ingest.data_docs import prune_validation_results as prune
+
+    settings = Settings.from_env()
+    cutoff = datetime.now(timezone.utc) - timedelta(days=settings.retention_days)
+    return {"pruned_results": prune(settings.data_dir / "gx", cutoff)}
+
+
+HOUSEKEEPING_DOC = """### Housekeeping: retention of partner extracts
+Deletes landed extracts that were loaded whose extract date is more than `CSP_RETENTION_DAYS`
+(default 90) before the run's night, and quarantined extracts with their reports quarantined
+that long ago (and at least 30 days ago). Files never
 loaded are kept. Every deletion is logged in `meta.retention_log` (see docs/privacy.md). Great
-Expectations' stored validation results older than the same window are pruned too.""",
-    )
+Expectations' stored validation results older than the same window are pruned too."""
+
+
+def build_housekeeping_dag() -> DAG:
+    @dag(dag_id="csp_housekeeping", schedule=HOUSEKEEPING, start_date=START, catchup=False,
+         max_active_runs=1, tags=["csp", "privacy", "retention"], default_args=DEFAULT_ARGS,
+         doc_md=HOUSEKEEPING_DOC)
     def housekeeping_dag():
-        @task(pool=WRITER_POOL)
-        def purge_expired_extracts() -> dict:
-            from csp_pipeline.privacy.retention import purge_expired
-
-            night = get_current_context()["logical_date"]
-            deleted = purge_expired(Settings.from_env(), night)
-            return {"deleted_files": len(deleted)}  # a count: XComs carry no file names
-
-        @task
-        def prune_validation_results() -> dict:
-            """GE's stored results, kept as long as the extracts they describe (by when they
-            were validated); the warehouse keeps every result in meta.validation_results."""
-            from datetime import timezone
-
-            from csp_pipeline.ingest.gate import prune_validation_results as prune
-
-            settings = Settings.from_env()
-            cutoff = datetime.now(timezone.utc) - timedelta(days=settings.retention_days)
-            return {"pruned_results": prune(settings.data_dir / "gx", cutoff)}
-
         purge_expired_extracts()
         prune_validation_results()
 

@@ -13,8 +13,11 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from csp_pipeline.orchestration import airflow_env
 from csp_pipeline.core.settings import DBT_PROJECT_DIR, Settings
+from csp_pipeline.core.warehouse import owner_only
+from csp_pipeline.ingest.landing import secure_tree
+from csp_pipeline.orchestration import airflow_env
+from csp_pipeline.orchestration.run_lock import RunLocked, run_lock
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +68,20 @@ def prepare(settings: Settings) -> None:
 
     from csp_pipeline.orchestration.dags import WRITER_POOL
 
+    restrict_state(settings)
+
     Pool.create_or_update_pool(WRITER_POOL, slots=1, description="single DuckDB writer",
                                include_deferred=False)
+
+
+def restrict_state(settings: Settings) -> None:
+    """The warehouse (person-level, pseudonymised rows), the Airflow home (its database holds
+    XComs and logs) and the Great Expectations stores (results with sample values; Data Docs are
+    for the pipeline's engineers) readable by the pipeline's user only. Published snapshots are
+    not touched: analysts read them."""
+    owner_only(settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal"))
+    for folder in (settings.airflow_home, settings.data_dir / "gx", settings.data_dir / "work"):
+        secure_tree(folder)
 
 
 def load_dags():
@@ -85,10 +100,27 @@ def load_dags():
     return bag
 
 
-def run_night(night: date, settings: Settings | None = None) -> NightResult:
+def run_night(night: date, settings: Settings | None = None,
+              wait_seconds: float = 0) -> NightResult:
+    """One night, holding the data folder's run lock (a second run waits `wait_seconds` for it,
+    then is refused with RunFailed)."""
+    settings = settings or Settings.from_env()
+    try:
+        with run_lock(settings.data_dir, night.isoformat(), wait_seconds):
+            try:
+                return _run_night(night, settings)
+            finally:  # files the night created (logs, results, the WAL) with the default umask
+                restrict_state(settings)
+    except RunLocked as exc:
+        raise RunFailed(str(exc)) from None
+
+
+def _run_night(night: date, settings: Settings) -> NightResult:
     # dag.test() waits out retry delays in this process: keep an operator's wait short.
     os.environ.setdefault("CSP_RETRY_DELAY_SECONDS", "15")
-    settings = settings or Settings.from_env()
+    if not settings.landing_dir.is_dir():
+        raise RunFailed(f"the landing folder {settings.landing_dir} does not exist; check "
+                        "CSP_LANDING_DIR (or CSP_DATA_DIR)")
     prepare(settings)
     bag = load_dags()
     logical = datetime(night.year, night.month, night.day, 2, tzinfo=timezone.utc)

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from csp_pipeline.ingest.extract_sql import read_csv_sql, typed_sql
-from csp_pipeline.ingest.landing import read_header
-from csp_pipeline.ingest.landing import discover
-from csp_pipeline.ingest.pseudonymise import hmac_pads
 from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import bound, ensure_schema
+from csp_pipeline.core.sql import ident, qualified
+from csp_pipeline.core.warehouse import columns, open_connection
+from csp_pipeline.ingest.extract_sql import read_csv_sql, typed_sql
+from csp_pipeline.ingest.landing import discover, read_header
+from csp_pipeline.ingest.pseudonymise import pad_params
 
 log = logging.getLogger(__name__)
 SUFFIX = "_pseudonym"
@@ -55,21 +56,12 @@ def key_id(key: bytes) -> str:
     return hmac.new(key, b"csp-key-id", hashlib.sha256).hexdigest()[:16]
 
 
-def _pad_params(prefix: str, key: bytes) -> dict[str, bytes]:
-    ipad, opad = hmac_pads(key)
-    return {f"{prefix}_ipad": ipad, f"{prefix}_opad": opad}
-
-
-def _with_pads(sql: str, prefix: str) -> str:
-    return sql.replace("$ipad", f"${prefix}_ipad").replace("$opad", f"${prefix}_opad")
-
-
 def build_map(con: duckdb.DuckDBPyConnection, settings: Settings, old_key: bytes,
               new_key: bytes, report: RotationReport) -> None:
     """Fill temp table key_map(old, new) from every landed extract with pseudonymised columns."""
     registry = load_registry()
     con.execute("CREATE OR REPLACE TEMP TABLE key_map_rows (old VARCHAR, new VARCHAR)")
-    params = {**_pad_params("old", old_key), **_pad_params("new", new_key)}
+    params = {**pad_params(old_key, "old"), **pad_params(new_key, "new")}
     for feed in registry.feeds:
         for extract in discover(registry, settings.landing_dir, feed, None):
             cols = [c for c in extract.kind.columns if c.pii == "pseudonym"]
@@ -77,8 +69,8 @@ def build_map(con: duckdb.DuckDBPyConnection, settings: Settings, old_key: bytes
                 continue
             header = read_header(extract.path, extract.encoding)
             pairs = " UNION ALL ".join(
-                f"SELECT {_with_pads(typed_sql(c, extract.kind, extract.variant), 'old')} AS old, "
-                f"{_with_pads(typed_sql(c, extract.kind, extract.variant), 'new')} AS new "
+                f"SELECT {typed_sql(c, extract.kind, extract.variant, 'old')} AS old, "
+                f"{typed_sql(c, extract.kind, extract.variant, 'new')} AS new "
                 "FROM src"
                 for c in cols)
             try:
@@ -105,19 +97,17 @@ def build_map(con: duckdb.DuckDBPyConnection, settings: Settings, old_key: bytes
 
 def pseudonym_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     """(schema, table, column) of every VARCHAR *_pseudonym column of a base table."""
-    return con.execute(
-        "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND schema_name <> 'meta' "
-        "AND column_name LIKE '%' || ? AND data_type = 'VARCHAR' "
-        "AND (schema_name, table_name) IN (SELECT schema_name, table_name FROM duckdb_tables() "
-        "WHERE database_name = current_database()) ORDER BY ALL", [SUFFIX]).fetchall()
+    return sorted((c.schema, c.table, c.column) for c in columns(con, base_tables=True)
+                  if c.schema != "meta" and c.column.endswith(SUFFIX)
+                  and c.data_type == "VARCHAR")
 
 
-def _unmapped(con, schema: str, table: str, column: str) -> int:
+def _unmapped(con, schema: str, table: str, column: str, side: str = "old") -> int:
+    """Distinct values of the column that are no `side` (old or new) pseudonym of key_map."""
     return con.execute(
-        f'SELECT count(DISTINCT "{column}") FROM "{schema}"."{table}" t '
-        f'WHERE "{column}" IS NOT NULL AND NOT EXISTS '
-        f'(SELECT 1 FROM key_map m WHERE m.old = t."{column}")').fetchone()[0]
+        f"SELECT count(DISTINCT {ident(column)}) FROM {qualified(schema, table)} t "
+        f"WHERE {ident(column)} IS NOT NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM key_map m WHERE m.{side} = t.{ident(column)})").fetchone()[0]
 
 
 def _check_previous_rotation(con, old_key: bytes) -> None:
@@ -135,7 +125,7 @@ def rotate(settings: Settings, old_key: bytes, new_key: bytes,
         raise RotationError("the new key is the same as the current key")
     report = RotationReport()
     try:
-        con = bound(duckdb.connect(str(settings.warehouse)))
+        con = open_connection(settings.warehouse)
     except duckdb.IOException as exc:
         raise RotationError(f"cannot open the warehouse for writing ({exc}); pause the pipeline's "
                             "DAGs so that no run holds it, then retry") from exc
@@ -163,14 +153,16 @@ def rotate(settings: Settings, old_key: bytes, new_key: bytes,
             if drop_unmapped:
                 for s, t, c in raw:
                     report.rows_dropped += con.execute(
-                        f'DELETE FROM "{s}"."{t}" WHERE "{c}" IS NOT NULL AND NOT EXISTS '
-                        f'(SELECT 1 FROM key_map m WHERE m.old = "{s}"."{t}"."{c}")').fetchone()[0]
+                        f"DELETE FROM {qualified(s, t)} WHERE {ident(c)} IS NOT NULL AND NOT "
+                        f"EXISTS (SELECT 1 FROM key_map m WHERE m.old = {qualified(s, t, c)})"
+                    ).fetchone()[0]
             for s, t, c in cols:
                 report.rows_updated += con.execute(
-                    f'UPDATE "{s}"."{t}" SET "{c}" = m.new FROM key_map m '
-                    f'WHERE "{s}"."{t}"."{c}" = m.old').fetchone()[0]
+                    f"UPDATE {qualified(s, t)} SET {ident(c)} = m.new FROM key_map m "
+                    f"WHERE {qualified(s, t, c)} = m.old").fetchone()[0]
                 if s != "raw":
-                    stale = _unmapped_new(con, s, t, c)
+                    # left by rows dropped upstream; the model's next full refresh removes them
+                    stale = _unmapped(con, s, t, c, "new")
                     if stale:
                         report.stale_derived[f"{s}.{t}.{c}"] = stale
             con.execute(
@@ -189,10 +181,3 @@ def rotate(settings: Settings, old_key: bytes, new_key: bytes,
     return report
 
 
-def _unmapped_new(con, schema: str, table: str, column: str) -> int:
-    """Values in a dbt-built table that are not new pseudonyms (left by rows dropped upstream);
-    the next full refresh of that model removes them."""
-    return con.execute(
-        f'SELECT count(DISTINCT "{column}") FROM "{schema}"."{table}" t '
-        f'WHERE "{column}" IS NOT NULL AND NOT EXISTS '
-        f'(SELECT 1 FROM key_map m WHERE m.new = t."{column}")').fetchone()[0]

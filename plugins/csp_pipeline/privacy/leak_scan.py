@@ -31,9 +31,13 @@ from typing import Iterable, Iterator
 
 import duckdb
 
-from csp_pipeline.ingest.landing import match
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import DBT_PROJECT_DIR, Settings
+from csp_pipeline.core.sql import ident, literal, qualified
+from csp_pipeline.core.warehouse import columns, memory
+from csp_pipeline.ingest.data_docs_assets import ASSET_DIR
+from csp_pipeline.ingest.landing import match
+from csp_pipeline.publish.report.build import PLOTLY_JS
 
 log = logging.getLogger(__name__)
 
@@ -180,16 +184,14 @@ class Finding:
 def _scan_tables(con: duckdb.DuckDBPyConnection, catalog: str, label: str,
                  matcher: Matcher) -> Iterator[Finding]:
     """Every column of every base table (views hold no data of their own), as text."""
-    cols = con.execute(
-        "SELECT c.schema_name, c.table_name, c.column_name FROM duckdb_columns() c "
-        "JOIN duckdb_tables() t USING (database_name, schema_name, table_name) "
-        "WHERE c.database_name = ? ORDER BY ALL", [catalog]).fetchall()
+    cols = sorted((c.schema, c.table, c.column)
+                  for c in columns(con, database=catalog, base_tables=True))
     for schema, table, column in cols:
         where = f"{label} table {schema}.{table} column {column}"
         try:
             values = con.execute(
-                f'SELECT DISTINCT TRY_CAST("{column}" AS VARCHAR) FROM "{catalog}"."{schema}".'
-                f'"{table}" WHERE "{column}" IS NOT NULL').fetchall()
+                f"SELECT DISTINCT TRY_CAST({ident(column)} AS VARCHAR) FROM "
+                f"{qualified(catalog, schema, table)} WHERE {ident(column)} IS NOT NULL").fetchall()
         except duckdb.Error as exc:
             yield Finding(f"{where} (could not be read: {str(exc).splitlines()[0][:120]})", "")
             continue
@@ -199,14 +201,13 @@ def _scan_tables(con: duckdb.DuckDBPyConnection, catalog: str, label: str,
 
 
 def _scan_duckdb_file(path: Path, label: str, matcher: Matcher) -> Iterator[Finding]:
-    with duckdb.connect() as con:
-        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS scanned "
-                    "(READ_ONLY)")
+    with memory() as con:
+        con.execute(f"ATTACH {literal(path)} AS scanned (READ_ONLY)")
         yield from list(_scan_tables(con, "scanned", label, matcher))
 
 
 def _scan_parquet(path: Path, label: str, matcher: Matcher) -> Iterator[Finding]:
-    with duckdb.connect() as con:
+    with memory() as con:
         con.execute("CREATE TABLE parquet_file AS SELECT * FROM read_parquet(?)", [str(path)])
         yield from list(_scan_tables(con, "memory", label, matcher))
 
@@ -218,7 +219,7 @@ def _scan_sqlite(path: Path, label: str, matcher: Matcher) -> Iterator[Finding]:
     try:
         tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
-            rows = con.execute(f'SELECT * FROM "{table}"').fetchall()
+            rows = con.execute(f"SELECT * FROM {ident(table)}").fetchall()
             text = "\n".join(str(v) if not isinstance(v, bytes) else v.decode("utf-8", "replace")
                              for row in rows for v in row if v is not None)
             for hit in sorted(matcher.find(text)):
@@ -252,12 +253,29 @@ def _kind_of(path: Path) -> str:
     return "file"
 
 
+def _third_party_libraries() -> dict[int, set[str]]:
+    """Size -> sha256 of the JavaScript and styles copied verbatim from installed packages into
+    the report and the Data Docs (plotly.js, Bootstrap, Vega...): minified code whose strings
+    collide by chance with short names and dates. Only a byte-identical copy is skipped."""
+    files = [PLOTLY_JS, *(p for p in ASSET_DIR.rglob("*") if p.is_file())]
+    known: dict[int, set[str]] = {}
+    for f in files:
+        if f.exists():
+            known.setdefault(f.stat().st_size, set()).add(_sha256(f))
+    return known
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _files(settings: Settings, extra_paths: Iterable[Path]) -> list[Path]:
     wal = settings.warehouse.with_name(settings.warehouse.name + ".wal")
     roots = [settings.data_dir, settings.airflow_home, settings.published_dir,
              settings.warehouse, wal, *map(Path, extra_paths)]
     landing = settings.landing_dir.resolve()
     registry = load_registry()
+    libraries = _third_party_libraries()
     seen: dict[Path, None] = {}
     for root in roots:
         items = [root] if root.is_file() else sorted(root.rglob("*")) if root.is_dir() else []
@@ -267,6 +285,9 @@ def _files(settings: Settings, extra_paths: Iterable[Path]) -> list[Path]:
                 continue
             if (rp.is_relative_to(settings.quarantine_dir.resolve())
                     and match(registry, p.parent.name, p)):  # the partner's own rows, kept
+                continue
+            size = p.stat().st_size
+            if size in libraries and _sha256(p) in libraries[size]:
                 continue
             seen[rp] = None
     return list(seen)

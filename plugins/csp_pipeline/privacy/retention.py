@@ -2,10 +2,14 @@
 
 Landed and quarantined extracts hold direct identifiers, so their folders are readable by the
 pipeline's user only (directories 0700, files 0600), and they are kept no longer than needed:
-`purge_expired` deletes landed files already loaded, and quarantined files with their reports,
-whose extract date (from the file name) is more than `Settings.retention_days` (CSP_RETENTION_DAYS,
-default 90) days before the night being run. Rejects files (<stem>.rejects.csv and their reports)
-count from the day their rows were rejected (meta.rejected_rows), never from the extract date.
+`purge_expired` deletes landed files already loaded whose extract date (from the file name) is
+more than `Settings.retention_days` (CSP_RETENTION_DAYS, default 90) days before the night being
+run. Quarantined files and their reports count from the day they were quarantined (the report's
+`quarantined_at`), never from the extract date: a late, back-dated extract is not deleted the
+night it is quarantined. They are kept at least `QUARANTINE_GRACE_DAYS` whatever the retention
+window, so that someone can read the alert, fix the file and release it. Rejects files
+(<stem>.rejects.csv and their reports) count from the day their rows were rejected
+(meta.rejected_rows), with the same grace period.
 The `csp_housekeeping` DAG runs it nightly.
 Each deletion is logged to meta.retention_log and to the Python log. Files that were never loaded
 stay: they still have to be processed (or released from quarantine).
@@ -13,19 +17,23 @@ stay: they still have to be processed (or released from quarantine).
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from csp_pipeline.ingest.landing import fingerprint, match
+from csp_pipeline.core import ledger
 from csp_pipeline.core.registry import REJECTS_SUFFIX, load_registry
+from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.core.warehouse import connect, ensure_schema
+from csp_pipeline.core.warehouse import connect
+from csp_pipeline.ingest.landing import fingerprint, match
 
 log = logging.getLogger(__name__)
 
 REPORT_SUFFIXES = (".report.json", ".report.md")  # beside a quarantined file
+QUARANTINE_GRACE_DAYS = 30  # a quarantined or rejects file is never deleted sooner
 
 
 @dataclass(frozen=True)
@@ -48,9 +56,11 @@ def _quarantined(registry, feed: str, path: Path):
 
 
 def expired_files(settings: Settings, today: date, days: int, con) -> list[ExpiredFile]:
-    """Landed files already loaded, and quarantined files, with an extract date before the
-    retention window (today - days)."""
+    """Landed files already loaded with an extract date before the retention window (today -
+    days), and quarantined files quarantined (rejects files rejected) before it, and before the
+    grace period."""
     cutoff = today - timedelta(days=days)
+    quarantine_cutoff = today - timedelta(days=max(days, QUARANTINE_GRACE_DAYS))
     registry = load_registry()
     found: list[ExpiredFile] = []
     for feed in registry.feeds:
@@ -59,11 +69,7 @@ def expired_files(settings: Settings, today: date, days: int, con) -> list[Expir
             if extract is None or date.fromisoformat(extract.extract_date) >= cutoff:
                 continue
             digest = fingerprint(path)
-            loaded = con.execute(
-                """SELECT count(*) FROM meta.deliveries WHERE feed = ? AND kind = ?
-                   AND extract_date = ? AND content_hash = ? AND status IN ('loaded', 'superseded')""",
-                [feed, extract.kind.name, extract.extract_date, digest]).fetchone()[0]
-            if loaded:
+            if ledger.was_loaded(con, digest, feed, extract.kind.name, extract.extract_date):
                 found.append(ExpiredFile(path, feed, extract.kind.name,
                                          date.fromisoformat(extract.extract_date), "loaded", digest))
         for path in sorted((settings.quarantine_dir / feed).glob("*")):
@@ -72,12 +78,22 @@ def expired_files(settings: Settings, today: date, days: int, con) -> list[Expir
                 continue
             rejects = REJECTS_SUFFIX.removesuffix("csv") in path.name  # ".rejects."
             extract_day = date.fromisoformat(extract.extract_date)
-            since = _rejected_on(con, feed, path) if rejects else extract_day
-            if since < cutoff:
+            since = _rejected_on(con, feed, path) if rejects else _quarantined_on(path)
+            if since < quarantine_cutoff:
                 found.append(ExpiredFile(path, feed, extract.kind.name, extract_day,
                                          "rejected" if rejects else "quarantined",
                                          fingerprint(path) if path.suffix == ".csv" else None))
     return found
+
+
+def _quarantined_on(path: Path) -> date:
+    """The day a quarantined file (or one of its reports) was quarantined: its JSON report's
+    `quarantined_at`; else the file's modification time (a move keeps it: never earlier)."""
+    report = path.with_name(path.name.split(".", 1)[0] + ".report.json")
+    try:
+        return datetime.fromisoformat(json.loads(report.read_text())["quarantined_at"]).date()
+    except (OSError, ValueError, KeyError, TypeError):
+        return datetime.fromtimestamp(max(path.stat().st_mtime, path.stat().st_ctime)).date()
 
 
 def _rejected_on(con, feed: str, path: Path) -> date:

@@ -6,6 +6,10 @@ old snapshot or the new one, never a half-written one. A reader that needs sever
 snapshot resolves `current` once and opens them under the resolved folder (the DuckDB file also
 carries its own `meta.snapshot` row with the run id, for readers that open only that file).
 
+The snapshot's report (`report/`, publish/report/) is built inside the new folder from the
+snapshot's own data before `current` moves: a reader never sees a report and data of different
+nights, and a report that cannot be built fails the publish and leaves the previous snapshot.
+
 Only marts declared in disclosure.yml are published, with disclosure control applied on the
 snapshot's copy; the others are withheld and named in the log and the manifest (fail closed).
 """
@@ -23,9 +27,15 @@ from pathlib import Path
 
 import duckdb
 
-from csp_pipeline.publish.disclosure import FLAG, DisclosureError, load_policy, protect_mart
+from csp_pipeline.core import ledger
+from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import PROJECT_ROOT, Settings
-from csp_pipeline.core.warehouse import bound
+from csp_pipeline.core.sql import ident, literal
+from csp_pipeline.core.warehouse import columns, connect, tables
+from csp_pipeline.ingest import feed_runs
+from csp_pipeline.publish.dictionary import write_dictionary
+from csp_pipeline.publish.disclosure import FLAG, DisclosureError, load_policy, protect_mart
+from csp_pipeline.publish.report import build_report
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +56,33 @@ def _snapshot_name(run_id: str) -> str:
     return f"{stamp}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', run_id)[:80]}"
 
 
+class PublishRefused(RuntimeError):
+    """A feed's latest run failed and publishing over it was not asked for."""
+
+
+def feeds_rested_on(settings: Settings) -> dict[str, dict]:
+    """Per feed: its latest run (ok or failed, with what failed) and the extract dates of the
+    deliveries loaded; refuses (PublishRefused) when a feed failed, unless the settings say to
+    publish over failed feeds (CSP_PUBLISH_OVER_FAILED_FEEDS)."""
+    with duckdb.connect(str(settings.warehouse)) as con:
+        ensure_schema(con)  # a warehouse from before meta.feed_runs
+        runs = feed_runs.latest(con)
+        dates = dict(con.execute(
+            "SELECT feed, min(extract_date)::VARCHAR || ' to ' || max(extract_date)::VARCHAR "
+            "FROM meta.deliveries WHERE status = 'loaded' GROUP BY feed").fetchall())
+    failed = {f: r["detail"] for f, r in runs.items() if not r["ok"]}
+    if failed and not settings.publish_over_failed_feeds:
+        raise PublishRefused(
+            "not published: the latest run of feed(s) " + ", ".join(sorted(failed)) + " failed ("
+            + "; ".join(f"{f}: {d}" for f, d in sorted(failed.items())) + "). The previous "
+            "snapshot stays current. Fix the feed and run again, or set "
+            "CSP_PUBLISH_OVER_FAILED_FEEDS=1 to publish from partial data (marked in the manifest)")
+    return {f: {**runs.get(f, {"run_id": None, "night": None, "ok": True, "detail": None}),
+                "extract_dates": dates.get(f)} for f in sorted(set(runs) | set(dates))}
+
+
 def publish(settings: Settings, run_id: str, keep: int | None = None) -> dict:
+    feeds = feeds_rested_on(settings)
     root = settings.published_dir
     snapshots = root / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
@@ -56,7 +92,9 @@ def publish(settings: Settings, run_id: str, keep: int | None = None) -> dict:
     work = snapshots / f".{name}.partial"
     work.mkdir()
     try:
-        manifest = _write_snapshot(settings, run_id, work)
+        manifest = _write_snapshot(settings, run_id, work, feeds)
+        write_dictionary(work)  # from tonight's dbt manifest and the snapshot's own tables
+        build_report(work)  # from the snapshot's own data; a failure fails the publish
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)  # never leave a half-written snapshot behind
         raise
@@ -67,28 +105,19 @@ def publish(settings: Settings, run_id: str, keep: int | None = None) -> dict:
     return manifest
 
 
-def _sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
+def _write_snapshot(settings: Settings, run_id: str, work: Path, feeds: dict) -> dict:
     db_file = work / SNAPSHOT_DB
     policy = load_policy()
     # Copy from a connection to the warehouse (same configuration as dbt's, which may share this
     # process), attaching the new snapshot file; then protect and export from the snapshot alone.
-    with bound(duckdb.connect(str(settings.warehouse))) as con:
-        built = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = 'marts' ORDER BY 1").fetchall()]
-        inputs = con.execute(
-            "SELECT feed, kind, source_file, content_hash, extract_date::VARCHAR, rows "
-            "FROM meta.deliveries WHERE status = 'loaded' ORDER BY feed, kind, extract_date"
-        ).fetchall()
+    with connect(settings.warehouse) as con:
+        built = tables(con, "marts")
+        inputs = ledger.loaded_inputs(con)
         marts = [m for m in built if policy.declared(m)]
         withheld = {m: "not declared in disclosure.yml" for m in built if m not in marts}
         for mart in withheld:
             log.warning("publish: mart %s is not declared in disclosure.yml; not published", mart)
-        con.execute(f"ATTACH {_sql_path(db_file)} AS snap")  # ATTACH takes no parameters
+        con.execute(f"ATTACH {literal(db_file)} AS snap")  # ATTACH takes no parameters
         con.execute("CREATE SCHEMA snap.marts")
         for mart in marts:
             con.execute(f"CREATE TABLE snap.marts.{mart} AS SELECT * FROM marts.{mart}")
@@ -96,7 +125,7 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
     published_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     version = code_version()
     suppression, dropped = {}, {}
-    with bound(duckdb.connect(str(db_file))) as con:
+    with connect(db_file) as con:
         for mart in list(marts):
             try:
                 p = protect_mart(con, mart, policy)
@@ -113,20 +142,21 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
         for folder in ("parquet", "csv"):
             (work / folder).mkdir()
         for mart in marts:
-            con.execute(f"COPY marts.{mart} TO {_sql_path(work / 'parquet' / (mart + '.parquet'))}"
+            con.execute(f"COPY marts.{mart} TO {literal(work / 'parquet' / (mart + '.parquet'))}"
                         " (FORMAT parquet)")
             con.execute(f"COPY ({csv_select(con, mart)}) TO "
-                        f"{_sql_path(work / 'csv' / (mart + '.csv'))} (FORMAT csv, HEADER)")
+                        f"{literal(work / 'csv' / (mart + '.csv'))} (FORMAT csv, HEADER)")
         con.execute("CREATE SCHEMA meta")
         con.execute("CREATE TABLE meta.snapshot AS SELECT ? AS run_id, ? AS code_version, "
                     "?::TIMESTAMPTZ AS published_at", [run_id, version, published_at])
     manifest = {
         "run_id": run_id, "code_version": version, "published_at": published_at,
+        "feeds": feeds, "partial": not all(f["ok"] for f in feeds.values()),
         "marts": marts, "withheld": withheld, "dropped_columns": dropped,
         "suppressed_cells": sum(s["primary"] + s["secondary"] + s["rates"]
                                 for s in suppression.values()),
         "suppression": suppression,
-        "inputs": [dict(zip(("feed", "kind", "file", "sha256", "extract_date", "rows"), r))
+        "inputs": [dict(zip(("feed", "kind", "file", "sha256", "extract_date", "rows"), r, strict=True))
                    for r in inputs],
         "files": {"duckdb": SNAPSHOT_DB, "parquet": "parquet/<mart>.parquet",
                   "csv": f"csv/<mart>.csv (suppressed cells: {CSV_SUPPRESSED})"},
@@ -136,20 +166,31 @@ def _write_snapshot(settings: Settings, run_id: str, work: Path) -> dict:
     return manifest
 
 
+# A text cell a spreadsheet would take for a formula (the OWASP "CSV injection" rule).
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def csv_text(column: str) -> str:
+    """A text column as the CSV export shows it: a cell starting with =, +, -, @, tab or carriage
+    return is prefixed with a single quote so that a spreadsheet shows it as text. Only the CSV:
+    the Parquet and DuckDB files keep the true value; numeric columns stay numbers."""
+    return (f"CASE WHEN regexp_matches({column}, '{FORMULA_START}') THEN chr(39) || {column} "
+            f"ELSE {column} END")
+
+
 def csv_select(con: duckdb.DuckDBPyConnection, mart: str) -> str:
-    """The mart as the CSV export shows it: suppressed cells as `c`, no flag columns."""
-    cols = {r[0]: r[1] for r in con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = "
-        "current_database() AND schema_name = 'marts' AND table_name = ? ORDER BY column_index",
-        [mart]).fetchall()}
+    """The mart as the CSV export shows it: suppressed cells as `c`, no flag columns, text that
+    a spreadsheet would run as a formula neutralised (csv_text)."""
+    cols = {c.column: c.data_type for c in columns(con, "marts", mart)}
     flagged = {c for c in cols if c + FLAG in cols and cols[c + FLAG] == "BOOLEAN"}
     select = []
     for c in cols:
+        shown = csv_text(ident(c)) if cols[c] == "VARCHAR" else ident(c)
         if c in flagged:
-            select.append(f"CASE WHEN \"{c}{FLAG}\" THEN '{CSV_SUPPRESSED}' "
-                          f"ELSE CAST(\"{c}\" AS VARCHAR) END AS \"{c}\"")
+            select.append(f"CASE WHEN {ident(c + FLAG)} THEN {literal(CSV_SUPPRESSED)} "
+                          f"ELSE CAST({shown} AS VARCHAR) END AS {ident(c)}")
         elif not (c.endswith(FLAG) and c.removesuffix(FLAG) in flagged):
-            select.append(f'"{c}"')
+            select.append(f"{shown} AS {ident(c)}")
     return f"SELECT {', '.join(select)} FROM marts.{mart}"
 
 

@@ -13,6 +13,7 @@ from functools import cache
 import numpy as np
 
 from csp_pipeline.core.reference import bundled_rows
+
 HARTLEPOOL = "E06000001"
 BASE_YEAR = "2023"  # population year that sets volumes
 

@@ -19,8 +19,15 @@ import numpy as np
 from csp_pipeline.synthetic.context import Context, Night
 from csp_pipeline.synthetic.people import Population, population
 from csp_pipeline.synthetic.table import Table
-from csp_pipeline.synthetic.timeline import (Choice, academic_year, area_rng, is_month_end,
-                                             is_school_day, night_rng, term_ending)
+from csp_pipeline.synthetic.timeline import (
+    Choice,
+    academic_year,
+    area_rng,
+    is_month_end,
+    is_school_day,
+    night_rng,
+    term_ending,
+)
 
 TERM_SESSIONS = {"Autumn": 130, "Spring": 122, "Summer": 126}
 SUSPENSIONS_PER_PUPIL_DAY = 0.12 / 175

@@ -97,7 +97,7 @@ class Population:
     def upns(self, idx: np.ndarray) -> list[str]:
         la = self.area.dfe_number
         return [f"{UPN_CHECK[c]}{la}{s:09d}" for c, s in
-                zip(self.upn_check[idx].tolist(), self.upn_serial[idx].tolist())]
+                zip(self.upn_check[idx].tolist(), self.upn_serial[idx].tolist(), strict=True)]
 
     def dobs(self, idx: np.ndarray) -> list[str]:
         return np.datetime_as_string((self.dob_ord[idx] - UNIX).astype("datetime64[D]")).tolist()
@@ -125,7 +125,7 @@ def _urn(pop: Population, year: int) -> np.ndarray:
 
 def _upn_check(area: Area, serial: np.ndarray) -> np.ndarray:
     """DfE check letter: the 12 digits (positions 2-13) weighted 2..13, sum mod 23."""
-    total = sum(int(c) * w for c, w in zip(area.dfe_number, (2, 3, 4)))
+    total = sum(int(c) * w for c, w in zip(area.dfe_number, (2, 3, 4), strict=False))
     for k in range(9):  # serial digits, most significant first, weights 5..13
         total = total + (serial // 10 ** (8 - k) % 10) * (5 + k)
     return (total % 23).astype(np.int8)
@@ -148,7 +148,7 @@ def population(seed: int, la_code: str, scale: float) -> Population:
     birth_y = months.astype("datetime64[Y]").astype(np.int64) + 1970
     birth_md = (months.astype(np.int64) % 12 + 1) * 100 + (dob64 - months).astype(np.int64) + 1
     sex = np.where(rng.random(n) < 0.512, "M", "F")
-    groups, counts = zip(*area.ethnicity_10_17)
+    groups, counts = zip(*area.ethnicity_10_17, strict=True)
     ethnicity = rng.choice(np.array(groups), size=n, p=np.array(counts) / sum(counts))
     risk = np.exp(rng.normal(0, 0.9, n))
     risk /= risk.mean()

@@ -41,7 +41,7 @@ def check(table: Table, header: Sequence[str]) -> None:
 
 
 def to_rows(table: Table, header: Sequence[str]) -> list[tuple[str, ...]]:
-    return list(zip(*(table[c] for c in header)))
+    return list(zip(*(table[c] for c in header), strict=True))
 
 
 def write_csv(path: Path, header: Sequence[str], tables: Iterable[Table | None]) -> int | None:
@@ -59,7 +59,7 @@ def write_csv(path: Path, header: Sequence[str], tables: Iterable[Table | None])
                 fh = path.open("w", newline="", encoding="utf-8")
                 writer = csv.writer(fh, lineterminator="\n")
                 writer.writerow(header)
-            writer.writerows(zip(*(table[c] for c in header)))
+            writer.writerows(zip(*(table[c] for c in header), strict=True))
             rows += length(table)
     finally:
         if fh is not None:

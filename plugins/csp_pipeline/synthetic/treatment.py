@@ -11,8 +11,8 @@ children known to youth justice can be found here); some return as adults.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import date
 from functools import cache, cached_property
 
@@ -223,7 +223,7 @@ def episodes(seed: int, la_code: str, scale: float) -> Episodes:
         referrers = np.array(list(refer))[_draw(rng, refer, len(careers))].tolist()
         waits = rng.integers(0, 22, len(careers)).tolist()
         owners: dict[int, int] = {}
-        for (c, k, triage, discharge, reason, drugs), rfls, wait in zip(careers, referrers, waits):
+        for (c, k, triage, discharge, reason, drugs), rfls, wait in zip(careers, referrers, waits, strict=False):
             if c not in owners:
                 owners[c] = len(client)
                 if people == "adult":

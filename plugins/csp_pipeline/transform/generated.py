@@ -1,16 +1,14 @@
 """Files derived from declarations and kept in the repository for review: GE suites and dbt sources
-(from feeds.yml), and the dbt models merging reference data (from reference.py)."""
+and the code_list macro (from feeds.yml), and the dbt models merging reference data (from reference.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from csp_pipeline.transform import dbt_sources
-
 from csp_pipeline.core import reference
-
-from csp_pipeline.ingest import suites
 from csp_pipeline.core.registry import load_registry
+from csp_pipeline.ingest import suites
+from csp_pipeline.transform import code_lists, dbt_sources
 
 
 def expected_files() -> dict[Path, str]:
@@ -19,6 +17,7 @@ def expected_files() -> dict[Path, str]:
     files.update({dbt_sources.sources_path(f): dbt_sources.render(registry, f)
                   for f in registry.feeds})
     files.update(reference.generated_files())
+    files.update(code_lists.generated_files(registry))
     return files
 
 

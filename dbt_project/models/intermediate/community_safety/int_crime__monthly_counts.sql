@@ -46,7 +46,7 @@ counted as (
         count(*) as incidents,
         max(processed_at) as processed_at
     from counted_records
-    where month in (select month from months)
+    where month in (select months.month from months)
     group by la_code, month, crime_type
 ),
 
@@ -55,7 +55,7 @@ grid as (
     from {{ ref('ref_areas') }} as areas
     cross join (select distinct month from months) as months
     cross join (
-        select unnest({{ crime_types() }}) as crime_type
+        select unnest({{ code_list('crime_type') }}) as crime_type
     ) as types
 )
 

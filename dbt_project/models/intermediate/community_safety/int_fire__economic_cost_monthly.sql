@@ -34,7 +34,7 @@ categories as (
         (1, 'Buildings & Vehicles'),
         (2, 'All others fires not involving Buildings or Vehicles'),
         (3, 'Total')
-    ) as c(sort_order, cost_category)
+    ) as c (sort_order, cost_category)
 )
 
 select

@@ -45,7 +45,7 @@ counted as (
         sum(rescues) as rescues,
         max(processed_at) as processed_at
     from incidents
-    where month in (select month from months)
+    where month in (select months.month from months)
     group by la_code, month, ward_code, incident_type, property_category, is_deliberate
 ),
 

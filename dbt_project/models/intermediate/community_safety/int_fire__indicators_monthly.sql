@@ -45,14 +45,15 @@ select
 from calendar
 left join monthly
     on monthly.la_code = calendar.la_code and monthly.month = calendar.month
+-- lateral: `monthly` is the outer row (sqlfluff's RF03 reads the values list as a single table)
 cross join lateral (
     select * from (values
-        (1, 'Total Fires', coalesce(monthly.total_fires, 0)),
+        (1, 'Total Fires', coalesce(monthly.total_fires, 0)),  -- noqa: RF03
         (2, 'Total Deliberate Fires', coalesce(monthly.total_deliberate_fires, 0)),
         (3, 'Deliberate Primary Fires', coalesce(monthly.deliberate_primary_fires, 0)),
         (4, 'Deliberate Secondary Fires', coalesce(monthly.deliberate_secondary_fires, 0)),
         (5, 'Accidental Dwelling Fires', coalesce(monthly.accidental_dwelling_fires, 0)),
         (6, 'Accidental Dwelling Fire Fatalities', coalesce(monthly.accidental_dwelling_fire_fatalities, 0)),
         (7, 'Accidental Dwelling Fire Injuries', coalesce(monthly.accidental_dwelling_fire_injuries, 0))
-    ) as v(sort_order, indicator, value)
+    ) as v (sort_order, indicator, value)
 ) as indicators

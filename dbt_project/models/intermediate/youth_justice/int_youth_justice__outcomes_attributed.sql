@@ -51,5 +51,5 @@ aged as (
 select
     *,
     coalesce(age_at_outcome between 10 and 17, false) as is_aged_10_17,
-    cast(date_trunc('quarter', outcome_date) as date) as outcome_quarter
+    (date_trunc('quarter', outcome_date))::date as outcome_quarter
 from aged

@@ -17,7 +17,7 @@ calendar as (
     select areas.la_code, areas.la_name, cast(m.month as date) as month, types.crime_type
     from {{ ref('ref_areas') }} as areas
     cross join span
-    cross join generate_series(span.first_month, span.last_month, interval 1 month) as m(month)
+    cross join generate_series(span.first_month, span.last_month, interval 1 month) as m (month)
     cross join (select distinct crime_type from counts) as types
 ),
 
@@ -38,8 +38,8 @@ filled as (
 windowed as (
     select
         filled.*,
-        sum(incidents) over (
-            partition by la_code, crime_type order by month
+        sum(filled.incidents) over (
+            partition by filled.la_code, filled.crime_type order by filled.month
             range between interval 11 month preceding and current row
         ) as rolling_sum
     from filled
@@ -65,7 +65,7 @@ select
     cast(prev.incidents as integer) as incidents_previous_year,
     {{ pct_change('cur.incidents', 'prev.incidents') }} as pct_change,
     {{ direction('cur.incidents', 'prev.incidents') }} as direction,
-    case when cur.month >= cast((select first_month from span) + interval 11 month as date)
+    case when cur.month >= cast((select span.first_month from span) + interval 11 month as date)
          then cast(cur.rolling_sum as integer) end as rolling_12m,
     cast(round(cur.incidents * 1000.0 / pop.population_total, 2) as decimal(12, 2)) as rate_per_1000_population,
     populations.population_year

@@ -76,7 +76,7 @@ select
     cast(ward_rank as integer) as ward_rank,
     cast(area_fires as integer) as area_fires,
     case when area_fires = 0 then null
-         else round(100.0 * sum(fires) filter (where ward_rank <= 5)
-                    over (partition by la_code, month) / area_fires, 0)::integer
+         else cast(round(100.0 * sum(fires) filter (where ward_rank <= 5)
+                    over (partition by la_code, month) / area_fires, 0) as integer)
     end as top5_share_pct
 from ranked

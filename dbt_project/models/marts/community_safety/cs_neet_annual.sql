@@ -19,6 +19,7 @@ select
     cast(round(avg(neet), 1) as decimal(10, 1)) as neet,
     cast(round(avg(not_known), 1) as decimal(10, 1)) as not_known,
     case when sum(cohort) > 0 then cast(round(100.0 * sum(neet) / sum(cohort), 1) as decimal(5, 1)) end as neet_pct,
-    case when sum(cohort) > 0 then cast(round(100.0 * sum(not_known) / sum(cohort), 1) as decimal(5, 1)) end as not_known_pct
+    case when sum(cohort) > 0 then cast(round(100.0 * sum(not_known) / sum(cohort), 1) as decimal(5, 1)) end
+        as not_known_pct
 from winter
 group by la_code, start_year

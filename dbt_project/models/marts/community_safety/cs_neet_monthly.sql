@@ -9,7 +9,7 @@ calendar as (
     select areas.la_code, areas.la_name, cast(m.month as date) as month
     from {{ ref('ref_areas') }} as areas
     cross join (select min(month) as first_month, max(month) as last_month from people) as span
-    cross join generate_series(span.first_month, span.last_month, interval 1 month) as m(month)
+    cross join generate_series(span.first_month, span.last_month, interval 1 month) as m (month)
 ),
 
 monthly as (
@@ -30,7 +30,8 @@ select
     cast(coalesce(monthly.cohort, 0) as integer) as cohort,
     cast(coalesce(monthly.neet, 0) as integer) as neet,
     cast(coalesce(monthly.not_known, 0) as integer) as not_known,
-    case when monthly.cohort > 0 then cast(round(100.0 * monthly.neet / monthly.cohort, 1) as decimal(5, 1)) end as neet_pct,
+    case when monthly.cohort > 0 then cast(round(100.0 * monthly.neet / monthly.cohort, 1) as decimal(5, 1)) end
+        as neet_pct,
     case when monthly.cohort > 0 then cast(round(100.0 * monthly.not_known / monthly.cohort, 1) as decimal(5, 1)) end
         as not_known_pct
 from calendar

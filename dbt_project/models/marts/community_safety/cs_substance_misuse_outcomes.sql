@@ -29,14 +29,14 @@ periods as (
         cast(m.month - interval 11 month as date) as period_start,
         m.month - interval 11 month >= span.first_month as is_complete_window
     from span
-    cross join generate_series(span.first_month, span.last_month, interval 1 month) as m(month)
+    cross join generate_series(span.first_month, span.last_month, interval 1 month) as m (month)
 ),
 
 groups as (
     select * from (values
         (1, 'Opiate'), (2, 'Non-opiate only'), (3, 'Non-opiate and alcohol'), (4, 'Alcohol only'),
         (5, 'Not recorded'), (6, 'All substances')
-    ) as g(sort_order, substance_group)
+    ) as g (sort_order, substance_group)
 ),
 
 episode_periods as (

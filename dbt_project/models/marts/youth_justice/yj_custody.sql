@@ -10,11 +10,11 @@ with bounds as (
 ),
 
 years as (
-    select cast(fy_start as date) as fy_start
+    select cast(s.fy_start as date) as fy_start
     from bounds, generate_series(
-        make_date(year(bounds.first_date - interval 3 month)::integer, 4, 1),
-        make_date(year(bounds.data_as_of - interval 3 month)::integer, 4, 1),
-        interval 1 year) as s(fy_start)
+        make_date(cast(year(bounds.first_date - interval 3 month) as integer), 4, 1),
+        make_date(cast(year(bounds.data_as_of - interval 3 month) as integer), 4, 1),
+        interval 1 year) as s (fy_start)
 ),
 
 spine as (

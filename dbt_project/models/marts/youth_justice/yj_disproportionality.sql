@@ -16,9 +16,9 @@ ethnicities (ethnicity_order, ethnicity) as (
 
 periods as (
     select
-        cast(q + interval 3 month - interval 12 month as date) as period_start,
-        cast(q + interval 3 month - interval 1 day as date) as period_end
-    from bounds, generate_series(bounds.first_quarter, bounds.last_quarter, interval 3 month) as s(q)
+        cast(s.q + interval 3 month - interval 12 month as date) as period_start,
+        cast(s.q + interval 3 month - interval 1 day as date) as period_end
+    from bounds, generate_series(bounds.first_quarter, bounds.last_quarter, interval 3 month) as s (q)
 ),
 
 spine as (
@@ -56,11 +56,11 @@ population as (
     select y.la_code, y.population_year, pe.ethnicity, pe.population_10_17
     from population_years as y
     inner join (
-        select la_code, max(year) as year, population_year
+        select la_code, max(pe2.year) as year, y2.population_year
         from population_years as y2
         inner join {{ ref('ref_population_ethnicity') }} as pe2 using (la_code)
         where pe2.year <= y2.population_year
-        group by la_code, population_year
+        group by la_code, y2.population_year
     ) as chosen using (la_code, population_year)
     inner join {{ ref('ref_population_ethnicity') }} as pe
         on pe.la_code = y.la_code and pe.year = chosen.year

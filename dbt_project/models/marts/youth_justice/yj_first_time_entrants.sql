@@ -10,8 +10,8 @@ with bounds as (
 ),
 
 quarter_ends as (
-    select cast(q + interval 3 month - interval 1 day as date) as period_end
-    from bounds, generate_series(bounds.first_quarter, bounds.last_quarter, interval 3 month) as s(q)
+    select cast(s.q + interval 3 month - interval 1 day as date) as period_end
+    from bounds, generate_series(bounds.first_quarter, bounds.last_quarter, interval 3 month) as s (q)
 ),
 
 periods as (

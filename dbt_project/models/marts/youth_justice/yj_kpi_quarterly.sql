@@ -34,10 +34,10 @@ kpis (kpi_order, kpi_code, kpi_name, value_unit) as (
 ),
 
 spine as (
-    select a.la_code, a.la_name, cast(q as date) as quarter, k.*
+    select a.la_code, a.la_name, cast(s.q as date) as quarter, k.*
     from {{ ref('ref_areas') }} as a
     cross join bounds
-    cross join generate_series(bounds.first_quarter, bounds.last_quarter, interval 3 month) as s(q)
+    cross join generate_series(bounds.first_quarter, bounds.last_quarter, interval 3 month) as s (q)
     cross join kpis as k
 ),
 
@@ -86,7 +86,8 @@ board as (
         la_code,
         cast(date_trunc('quarter', meeting_date) as date) as quarter,
         'BOARD_ATTENDANCE' as kpi_code,
-        count(distinct (meeting_date, partner)) filter (
+        -- distinct (meeting, partner) rows: the space before the row is deliberate
+        count(distinct (meeting_date, partner)) filter (  -- noqa: LT01,LT06
             where senior_attended = 'Y'
               and partner in ('Police', 'Social care', 'Education', 'Health', 'Probation')
         ) as numerator,

@@ -9,10 +9,10 @@ with bounds as (
 ),
 
 spine as (
-    select a.la_code, a.la_name, cast(q as date) as cohort_quarter
+    select a.la_code, a.la_name, cast(s.q as date) as cohort_quarter
     from {{ ref('ref_areas') }} as a
     cross join bounds
-    cross join generate_series(bounds.first_quarter, bounds.last_quarter, interval 3 month) as s(q)
+    cross join generate_series(bounds.first_quarter, bounds.last_quarter, interval 3 month) as s (q)
 ),
 
 cohorts as (
@@ -32,7 +32,7 @@ select
     s.cohort_quarter,
     coalesce(c.cohort_size, 0) as cohort_size,
     coalesce(c.reoffenders, 0) as reoffenders,
-    coalesce(c.reoffences, 0)::bigint as reoffences,
+    cast(coalesce(c.reoffences, 0) as bigint) as reoffences,
     round(c.reoffenders * 100.0 / nullif(c.cohort_size, 0), 1) as binary_rate_pct,
     round(c.reoffences * 1.0 / nullif(c.reoffenders, 0), 2) as reoffences_per_reoffender,
     cast(s.cohort_quarter + interval 21 month - interval 1 day as date) <= b.data_as_of
