@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export TQDM_DISABLE := 1
 
-.PHONY: install demo test test-faults lint bench lock clean deploy-test
+.PHONY: install demo test test-faults lint bench bench-scaleout lock clean deploy-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,18 @@ lint: install
 	$(BIN)/ruff check plugins dags tests benchmarks
 	cd dbt_project && ../$(BIN)/sqlfluff lint models macros tests --disable-progress-bar
 
+# At scale: 1M- and 10M-row nights against the DuckDB floor (files under /tmp; the 10M run takes
+# a while), written to benchmarks/RESULTS.md. Then the smaller focused benchmarks.
 bench: install
+	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_load.py
 	$(BIN)/python benchmarks/bench_gate.py
 	$(BIN)/python benchmarks/bench_night.py
+
+# One Celery worker against two on the same backfill (needs PostgreSQL and Redis on loopback).
+bench-scaleout: install
+	bash tests/support/backends.sh
+	$(BIN)/python benchmarks/bench_scaleout.py
 
 # The docker-compose stack built, run for two nights on two Celery workers, checked, torn down
 # (root; installs Docker from the distribution's packages if missing). About 20 minutes.

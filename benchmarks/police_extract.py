@@ -9,7 +9,9 @@ import duckdb
 from csp_pipeline.core.registry import load_registry
 
 
-def write_police_extract(path: Path, rows: int) -> Path:
+def write_police_extract(path: Path, rows: int, first: int = 0) -> Path:
+    """Rows numbered from `first` (their crime and incident ids follow the number), spread over
+    five months, 14 crime types, 40 wards and 9,999 LSOAs."""
     kind = load_registry().kind("police", "crimes")
     types = list(kind.column("Crime type").values)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,6 +29,6 @@ def write_police_extract(path: Path, rows: int) -> Path:
                  'INC' || lpad(i::VARCHAR, 9, '0') AS "Incident ID",
                  '2024-0' || (1 + i % 5) || '-1' || (i % 9) AS "Recorded date",
                  'E0500' || lpad((100 + i % 40)::VARCHAR, 4, '0') AS "Ward code"
-          FROM range({rows}) t(i)
+          FROM range({first}, {first + rows}) t(i)
         ) TO '{path}' (HEADER, DELIMITER ',')""", {"types": types})
     return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from csp_pipeline.ingest.gate import data_docs_index
+from csp_pipeline.ingest.data_docs import data_docs_index
 from tests.support.browser import artefact_dir, open_offline
 from tests.support.pipeline import PipelineRun
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from csp_pipeline.core.registry import load_registry
-from csp_pipeline.ingest.gate import data_docs_index
+from csp_pipeline.ingest.data_docs import data_docs_index
 from csp_pipeline.privacy.leak_scan import identifiers_from_extracts, scan
 from csp_pipeline.synthetic import NOT_SYNTHESISED
 from tests.support.pipeline import NIGHT, PipelineRun, csp

@@ -47,7 +47,7 @@ def test_a_file_that_errors_fails_the_run_after_the_kinds_other_files_load(tmp_p
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"run": "failed", "tasks": {
-        "discover": "success", "process": "failed", "report": "success",
+        "discover": "success", "audit": "success", "process": "failed", "report": "success",
         "all_files_processed": "upstream_failed", "feed_failed": "success"}}
     assert f"{broken.name}: IsADirectoryError" in done.stdout + done.stderr
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:

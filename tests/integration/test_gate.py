@@ -20,7 +20,7 @@ import pytest
 from csp_pipeline.cli.main import main as csp
 from csp_pipeline.core.registry import Column, Kind, Rule, load_registry
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.ingest import gate, promote
+from csp_pipeline.ingest import data_docs, gate, promote, results
 from csp_pipeline.ingest.promote import Outcome
 from csp_pipeline.ingest.suites import load_suite
 from tests.support.rows import Row, csv_bytes, repair, valid_rows, write_extract
@@ -316,7 +316,7 @@ def test_a_bad_file_is_quarantined_with_a_report_and_nothing_else_changes(defect
     pii = {c.name for c in kind.pii_columns}
     for f in report["failures"]:
         if f["column"] and set(f["column"].split(", ")) & pii:
-            assert set(f["sample_values"]) <= {gate.MASK}, f
+            assert set(f["sample_values"]) <= {results.MASK}, f
     assert_no_raw_identifiers(s, kind, got["rows"])
     # Nothing promoted; the earlier delivery untouched; a later file of the kind still loads.
     assert raw_rows(s, kind, NIGHT) == 0
@@ -633,7 +633,7 @@ def test_data_docs_render_only_the_results_stored_since_the_run_began(tmp_path):
     first = write_extract(settings.landing_dir, POLICE, yesterday,
                           valid_rows(POLICE, GOOD_ROWS, yesterday))
     assert run(settings, first, "night-1").status == "loaded"
-    index = gate.build_data_docs(gx_root)  # the first build renders everything
+    index = data_docs.build_data_docs(gx_root)  # the first build renders everything
     pages = lambda: set(index.parent.glob("validations/**/*.html"))  # noqa: E731
     before = pages()
     assert before and index.exists()
@@ -643,12 +643,12 @@ def test_data_docs_render_only_the_results_stored_since_the_run_began(tmp_path):
     began = datetime.now(timezone.utc)
     second = write_extract(settings.landing_dir, POLICE, NIGHT, valid_rows(POLICE, GOOD_ROWS, NIGHT))
     assert run(settings, second, "night-2").status == "loaded"
-    gate.build_data_docs(gx_root, since=began, suite_prefix="police__")
+    data_docs.build_data_docs(gx_root, since=began, suite_prefix="police__")
     assert pages() - before  # tonight's results are rendered ...
     assert not old.exists()  # ... and last night's page was not rendered again
-    gate.build_data_docs(gx_root, since=began, suite_prefix="fire__")
+    data_docs.build_data_docs(gx_root, since=began, suite_prefix="fire__")
     assert not old.exists()  # another feed's report renders nothing of police's
-    gate.build_data_docs(gx_root)  # a full build would have
+    data_docs.build_data_docs(gx_root)  # a full build would have
     assert old.exists()
 
 
@@ -657,11 +657,11 @@ def test_validation_results_older_than_the_cutoff_are_pruned_and_leave_the_docs(
     gx_root = settings.data_dir / "gx"
     path = write_extract(settings.landing_dir, POLICE, NIGHT, valid_rows(POLICE, GOOD_ROWS, NIGHT))
     assert run(settings, path).status == "loaded"
-    index = gate.build_data_docs(gx_root)
+    index = data_docs.build_data_docs(gx_root)
     assert list(index.parent.glob("validations/**/*.html"))
-    assert gate.prune_validation_results(gx_root, datetime.now(timezone.utc) - timedelta(days=1)) == 0
-    stored = len(gate._context(str(gx_root)).validation_results_store.list_keys())
-    assert stored and gate.prune_validation_results(gx_root, datetime.now(timezone.utc)) == stored
-    assert gate._context(str(gx_root)).validation_results_store.list_keys() == []
-    gate.build_data_docs(gx_root)
+    assert data_docs.prune_validation_results(gx_root, datetime.now(timezone.utc) - timedelta(days=1)) == 0
+    stored = len(data_docs.file_context(str(gx_root)).validation_results_store.list_keys())
+    assert stored and data_docs.prune_validation_results(gx_root, datetime.now(timezone.utc)) == stored
+    assert data_docs.file_context(str(gx_root)).validation_results_store.list_keys() == []
+    data_docs.build_data_docs(gx_root)
     assert not list(index.parent.glob("validations/**/*.html"))  # their pages went with them

@@ -20,7 +20,7 @@ import pytest
 from csp_pipeline.core.reference import bundled_rows, load_deployment
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.ingest.gate import build_data_docs, data_docs_index
+from csp_pipeline.ingest.data_docs import build_data_docs, data_docs_index
 from csp_pipeline.ingest.landing import match
 from csp_pipeline.ingest.promote import process
 from tests.support.rows import Row, valid_rows, write_extract

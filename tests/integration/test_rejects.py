@@ -24,6 +24,7 @@ from csp_pipeline.core.settings import PROJECT_ROOT, Settings
 from csp_pipeline.ingest import gate
 from csp_pipeline.ingest.landing import discover, match
 from csp_pipeline.ingest.promote import Outcome
+from csp_pipeline.ingest.results import MASK
 from csp_pipeline.privacy.retention import purge_expired
 from tests.support.rows import Row, csv_bytes, valid_rows, write_extract
 from tests.support.warehouse import env_for, process_landed, sql
@@ -138,7 +139,7 @@ def test_rejected_values_of_identifier_columns_are_masked_everywhere_but_the_rej
     assert (out.status, out.rows, out.rows_rejected) == ("loaded", 28, 2)
     assert sql(settings, """SELECT row_number, column_name, rule, value FROM meta.rejected_rows
                             ORDER BY row_number""") == [
-        (3, "ETHNICITY", CODES, "Martian"), (7, "DATE_OF_BIRTH", REQUIRED, gate.MASK)]
+        (3, "ETHNICITY", CODES, "Martian"), (7, "DATE_OF_BIRTH", REQUIRED, MASK)]
     identifiers = {r[c.name] for r in rows for c in CHILDREN.pii_columns if r[c.name]}
     rejects = rejects_file(settings, CHILDREN, NIGHT)
     written = [repr(sql(settings, "SELECT * FROM meta.rejected_rows")),
@@ -162,8 +163,8 @@ def test_a_malformed_date_of_birth_is_a_format_error_and_an_invalid_postcode_is_
     assert (out.status, out.rows, out.rows_rejected) == ("loaded", 58, 2)
     assert sql(settings, """SELECT row_number, column_name, rule, value FROM meta.rejected_rows
                             ORDER BY row_number""") == [
-        (3, "DATE_OF_BIRTH", "value parses as a date", gate.MASK),
-        (7, "DATE_OF_BIRTH", REQUIRED, gate.MASK)]
+        (3, "DATE_OF_BIRTH", "value parses as a date", MASK),
+        (7, "DATE_OF_BIRTH", REQUIRED, MASK)]
     [warning] = [w for w in out.warnings if "POSTCODE" in w]
     assert "value is a UK postcode" in warning and "9" in warning
     assert "NOT A POSTCODE" not in warning  # an identifier: masked

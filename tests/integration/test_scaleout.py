@@ -1,9 +1,9 @@
 """A night on real Celery workers: `airflow scheduler`, `dag-processor`, `api-server` and two
 `airflow celery worker` processes against the PostgreSQL and Redis on loopback, with the Airflow
-settings of docker-compose.yml (only hosts, ports and secrets differ). The night's feed DAGs are
+settings of docker-compose.yml (tests.support.celery_cluster). The night's feed DAGs are
 triggered through the REST API; every task instance must succeed on one of the two workers, and
-both must have run some. On one host both workers would record the machine's hostname, so each
-worker process gets its own name through Airflow's `hostname_callable`.
+both must have run some. Audits take no writer lock, so the audits of two feeds run at the same
+time on the two workers (shown by the task instances' start and end times).
 
 Needs PostgreSQL and Redis on loopback (tests/support/backends.sh starts them; .ci/run runs it);
 set CSP_SKIP_SCALEOUT=1 on a machine without them.
@@ -11,154 +11,32 @@ set CSP_SKIP_SCALEOUT=1 on a machine without them.
 
 from __future__ import annotations
 
-import json
+import itertools
 import os
-import re
-import signal
-import socket
 import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
-from cryptography.fernet import Fernet
 
-from csp_pipeline.core.settings import DAGS_DIR, PROJECT_ROOT
-from tests.deploy.stack_api import FEEDS, Api, wait
+from tests.deploy.stack_api import FEEDS
+from tests.support.celery_cluster import BIN, celery_cluster, overlapping
 
 pytestmark = pytest.mark.skipif(os.environ.get("CSP_SKIP_SCALEOUT") == "1",
                                 reason="CSP_SKIP_SCALEOUT=1")
-PG = os.environ.get("CSP_TEST_POSTGRES", "postgres@127.0.0.1:5432")
-REDIS = os.environ.get("CSP_TEST_REDIS", "redis://127.0.0.1:6379/15")
-BIN = Path(sys.executable).parent
 NIGHT = "2024-05-31"
 WORKERS = ("csp-test-worker-a", "csp-test-worker-b")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def psql(sql: str, db: str = "postgres") -> str:
-    user, host = PG.split("@")
-    return subprocess.run(["psql", "-h", host.split(":")[0], "-p", host.split(":")[1], "-U", user,
-                           "-d", db, "-tAc", sql], check=True, capture_output=True,
-                          text=True).stdout
-
-
-def compose_environment(values: dict[str, str]) -> dict[str, str]:
-    """docker-compose.yml's Airflow environment, its ${VAR} filled from `values` or defaults."""
-    env = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())[
-        "x-airflow-common"]["environment"]
-
-    def fill(m: re.Match) -> str:
-        name, default = m.group(1), m.group(3)
-        return values[name] if name in values else (default or "")
-    return {k: re.sub(r"\$\{(\w+)(:[-?]([^}]*))?\}", fill, str(v)) for k, v in env.items()}
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """SIGTERM to the process group, bounded wait, then SIGKILL."""
-    for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-        if proc.poll() is not None:
-            break
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            continue
-    try:  # children the leader left behind (task supervisors)
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     root = tmp_path_factory.mktemp("scaleout")
-    db, queue = f"csp_test_{uuid.uuid4().hex[:8]}", f"csp_test_{uuid.uuid4().hex[:8]}"
-    api_port, password = free_port(), uuid.uuid4().hex
-    env = dict(os.environ)
-    env.update(compose_environment({
-        "POSTGRES_PASSWORD": "unused", "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-        "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex, "CSP_PSEUDONYM_KEY": uuid.uuid4().hex,
-        "CSP_RETRY_DELAY_SECONDS": "15", "AIRFLOW_WORKER_CONCURRENCY": "2",
-        # a past night, triggered: no cron run of today's night when the DAGs are unpaused
-        "CSP_FEED_SCHEDULE": "none", "CSP_HOUSEKEEPING_SCHEDULE": "none"}))
-    for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND"):
-        # the compose URL with this machine's server: the scheme (driver) is the one under test
-        env[key] = re.sub(r"//[^/]+/airflow$", f"//{PG}/{db}", env[key])
-        assert env[key].endswith(f"@{PG.split('@')[1]}/{db}"), env[key]
-    env.update(
-        AIRFLOW__CELERY__BROKER_URL=REDIS,
-        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{api_port}/execution/",
-        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(root / "passwords.json"),
-        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS_DIR), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__OPERATORS__DEFAULT_QUEUE=queue,  # other sessions' workers may share this Redis
-        AIRFLOW__API__HOST="127.0.0.1", AIRFLOW__API__PORT=str(api_port), AIRFLOW__API__WORKERS="1",
-        AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK="False",
-        AIRFLOW_HOME=str(root / "airflow"), CSP_DATA_DIR=str(root / "data"),
-    )
-    (root / "passwords.json").write_text(json.dumps({"admin": password}))
-    psql(f"CREATE DATABASE {db}")
-    procs: list[subprocess.Popen] = []
-    logs = root / "logs"
-    logs.mkdir()
-
-    def start(name: str, *args: str, **extra: str) -> None:
-        with (logs / f"{name}.log").open("w") as out:
-            procs.append(subprocess.Popen([str(BIN / "airflow"), *args], env={**env, **extra},
-                                          stdout=out, stderr=subprocess.STDOUT, cwd=root,
-                                          start_new_session=True))
-
-    try:
-        for step in (["db", "migrate"], ["pools", "set", "duckdb_writer", "1", "single writer"]):
-            subprocess.run([str(BIN / "airflow"), *step], env=env, check=True,
-                           capture_output=True, timeout=300)
-        start("api-server", "api-server")
-        start("scheduler", "scheduler")
-        start("dag-processor", "dag-processor")
-        for name in WORKERS:
-            # Each worker names itself: Celery's node name, and the hostname Airflow records on
-            # every task instance the worker runs (read by tests.support.worker_name).
-            start(name, "celery", "worker", "--skip-serve-logs", "--celery-hostname", f"{name}@%h",
-                  PYTHONPATH=str(PROJECT_ROOT), CSP_TEST_WORKER_NAME=name,
-                  AIRFLOW__CORE__HOSTNAME_CALLABLE="tests.support.worker_name.hostname")
-        api = Api(f"http://127.0.0.1:{api_port}", password, log=lambda line: print(line))
-        wait("the api-server", lambda: _answers(api_port), 120, every=1)
-        yield api, env, root, db
-    finally:
-        for proc in reversed(procs):
-            stop(proc)
-        for proc in procs:
-            if proc.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL, 1):
-                print(f"{proc.args[1]} exited {proc.returncode}")
-        psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        subprocess.run(["redis-cli", "-u", REDIS, "del", queue, f"_kombu.binding.{queue}"],
-                       capture_output=True)
-        for log in sorted(logs.glob("*.log")):  # shown by pytest when a test failed
-            print(f"--- {log.name} (tail)\n" + "\n".join(log.read_text().splitlines()[-25:]))
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+    with celery_cluster(root, WORKERS) as (api, env):
+        yield api, env, root
 
 
 def test_a_night_of_feeds_runs_on_two_named_celery_workers(cluster):
-    api, env, root, db = cluster
+    api, env, root = cluster
     generated = subprocess.run([str(BIN / "csp"), "generate", "--out", str(root / "data" / "landing"),
                                 "--start", NIGHT, "--end", NIGHT, "--scale", "0.3"], env=env,
                                capture_output=True, text=True, check=True).stdout
@@ -172,6 +50,15 @@ def test_a_night_of_feeds_runs_on_two_named_celery_workers(cluster):
     ran = [t for t in tis if t["state"] == "success"]
     assert {t["dag_id"] for t in ran} == set(FEEDS)
     assert {t["hostname"] for t in ran} == set(WORKERS)
+
+    # audits hold no writer lock: two feeds' audits ran at the same time on the two workers
+    audits = [t for t in ran if t["task_id"] == "audit"]
+    assert {t["dag_id"] for t in audits} == set(FEEDS)
+    together = [(a["dag_id"], b["dag_id"]) for a, b in itertools.combinations(audits, 2)
+                if a["dag_id"] != b["dag_id"] and a["hostname"] != b["hostname"]
+                and overlapping(a, b)]
+    print(f"audits of two feeds overlapping on the two workers: {together}")
+    assert together
 
     with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
         loaded = dict(con.execute("SELECT feed, count(*) FROM meta.deliveries "

@@ -17,8 +17,8 @@ from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import ConfigurationError, Settings
 from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest import quarantine
-from csp_pipeline.ingest.gate import RuleResult
 from csp_pipeline.ingest.landing import discover, fingerprint, secure_tree
+from csp_pipeline.ingest.results import RuleResult
 from csp_pipeline.privacy.retention import purge_expired
 
 NOW = datetime(2024, 5, 31, 2, 0)

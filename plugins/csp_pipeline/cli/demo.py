@@ -11,7 +11,7 @@ from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import DEMO_PSEUDONYM_KEY, Settings
 from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest.backfill import consolidate
-from csp_pipeline.ingest.gate import data_docs_index
+from csp_pipeline.ingest.data_docs import data_docs_index
 from csp_pipeline.publish.report.sections import FIRE_INDICATORS, comparison_headers
 from csp_pipeline.publish.report.tables import SUPPRESSED, SUPPRESSED_NOTE
 from csp_pipeline.transform.dbt_docs import docs_dir

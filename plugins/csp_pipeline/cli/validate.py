@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -18,9 +16,11 @@ import duckdb
 from csp_pipeline.cli import UsageError
 from csp_pipeline.core.registry import load_registry
 from csp_pipeline.core.settings import Settings
-from csp_pipeline.ingest.gate import RuleResult
-from csp_pipeline.ingest.landing import Extract, match, utf8_copy
-from csp_pipeline.ingest.promote import audit_file, audited_rows, volume_floor
+from csp_pipeline.core.warehouse import connect
+from csp_pipeline.ingest.audit import audit_file, audited_rows
+from csp_pipeline.ingest.landing import Extract, fingerprint, match
+from csp_pipeline.ingest.ledger_facts import KindFacts, read_facts
+from csp_pipeline.ingest.results import RuleResult
 
 
 def extract_of(path: Path, feed: str | None) -> Extract:
@@ -39,24 +39,18 @@ def extract_of(path: Path, feed: str | None) -> Extract:
     return extract
 
 
-@contextmanager
-def _connection(settings: Settings) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
-    """The warehouse, read-only (for the volume check), else an empty in-memory database."""
-    note = "volume checked against the kind's recent deliveries"
+def _facts(settings: Settings, extract: Extract) -> tuple[KindFacts, str]:
+    """The ledger facts a run's audit would have (for the volume check), read from the warehouse
+    when it can be read; bytes already loaded are audited all the same."""
+    digests = {str(extract.path): fingerprint(extract.path)}
     try:
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
-    except duckdb.Error:
-        con, note = duckdb.connect(), ("no volume check: the warehouse is missing or held by a "
-                                       "run")
-    with con:
-        yield con, note
-
-
-def _volume_floor(con: duckdb.DuckDBPyConnection, extract: Extract, ratio: float) -> int:
-    try:
-        return volume_floor(con, extract, ratio)
-    except duckdb.CatalogException:  # an in-memory database, or a warehouse never loaded
-        return 0
+        with connect(settings.warehouse, read_only=True) as con:
+            facts = read_facts(con, [extract], digests)
+    except duckdb.Error:  # missing, never loaded, or held by a run
+        return KindFacts(digests=digests), ("no volume check: the warehouse is missing or held "
+                                            "by a run")
+    facts.seen.clear()
+    return facts, "volume checked against the kind's recent deliveries"
 
 
 def verdict(extract: Extract, results: list[RuleResult], volume_note: str) -> dict:
@@ -80,13 +74,10 @@ def verdict(extract: Extract, results: list[RuleResult], volume_note: str) -> di
 
 def validate_file(settings: Settings, path: Path, feed: str | None, as_json: bool) -> int:
     extract = extract_of(path, feed)
-    with tempfile.TemporaryDirectory(prefix="csp-validate-") as tmp, \
-            _connection(settings) as (con, note), \
-            utf8_copy(extract, Path(tmp) / "work") as readable:
-        floor = _volume_floor(con, extract, settings.volume_drop_ratio)
-        results, _, _ = audit_file(con, settings, extract, readable, settings.pseudonym_key(),
-                                   gx_root=Path(tmp) / "gx", min_rows=floor)
-    doc = verdict(extract, results, note)
+    facts, note = _facts(settings, extract)
+    with tempfile.TemporaryDirectory(prefix="csp-validate-") as tmp:
+        audited = audit_file(settings, extract, facts, settings.pseudonym_key(), Path(tmp))
+    doc = verdict(extract, audited.results, note)
     print(json.dumps(doc, indent=2) if as_json else render(doc))
     return 1 if doc["verdict"] == "quarantine" else 0
 

@@ -128,6 +128,20 @@ def expected_rows(con: duckdb.DuckDBPyConnection, feed: str, kind: str, extract_
     ).fetchone()[0]
 
 
+def recent_loaded(con: duckdb.DuckDBPyConnection, feed: str, kind: str, first: str,
+                  recent: int) -> list[list]:
+    """[extract date, stream, rows] of the kind's loaded deliveries dated from `first` on and
+    from the `recent` extract dates before it: what `expected_rows` reads for files from `first`."""
+    return [list(r) for r in con.execute(
+        f"""SELECT CAST(extract_date AS VARCHAR), stream, rows FROM meta.deliveries
+           WHERE feed = $feed AND kind = $kind AND {_is(Status.LOADED)} AND extract_date >= coalesce(
+               (SELECT min(d) FROM (SELECT DISTINCT extract_date AS d FROM meta.deliveries
+                WHERE feed = $feed AND kind = $kind AND {_is(Status.LOADED)}
+                AND extract_date < $first ORDER BY d DESC LIMIT $recent)), $first)
+           ORDER BY extract_date, processed_at""",
+        {"feed": feed, "kind": kind, "first": first, "recent": recent}).fetchall()]
+
+
 def loaded_inputs(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """(feed, kind, source_file, content_hash, extract_date, rows) of every loaded delivery."""
     return con.execute(

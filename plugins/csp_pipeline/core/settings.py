@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -54,6 +55,9 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "CSP_ALERT_CONNECTIONS": ("(none)", "comma-separated Airflow connection ids of type smtp or "
                                         "apprise: every alert sent through Airflow's notifier"),
     "CSP_ALERT_EMAIL_TO": ("(none)", "comma-separated recipients of the smtp connections' alerts"),
+    "CSP_DUCKDB_MEMORY_LIMIT": ("1GB", "memory a pipeline DuckDB database may use before it spills "
+                                       "to disk (a size: 1GB, 512MB)"),
+    "CSP_DBT_MEMORY_LIMIT": ("4GB", "the same for dbt's connection (its models read all history)"),
     "CSP_TELEMETRY": ("0", "1: allow dbt, Great Expectations and cosmos usage statistics"),
 }
 
@@ -133,6 +137,23 @@ def _names(env: Mapping[str, str], name: str, valid: Callable[[str], bool],
     return items
 
 
+# The memory a pipeline DuckDB database may use before it spills to disk (CSP_DUCKDB_MEMORY_LIMIT).
+# dbt's own limit is in dbt_project/profiles.yml (CSP_DBT_MEMORY_LIMIT, default 4GB): its models
+# over the full history need more (1GB failed stg_police__crimes on a 10M-row history).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
+_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def duckdb_memory_limit(env=None) -> str:
+    """CSP_DUCKDB_MEMORY_LIMIT, a DuckDB size such as `1GB` or `512MiB`."""
+    env = os.environ if env is None else env
+    raw = env.get("CSP_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
+    if not _SIZE.fullmatch(raw.strip()):
+        raise _bad("CSP_DUCKDB_MEMORY_LIMIT", raw, "a size such as 1GB or 512MB")
+    return raw.strip()
+
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -155,6 +176,7 @@ class Settings:
     alert_connections: tuple[str, ...] = ()
     alert_email_to: tuple[str, ...] = ()
     telemetry: bool = False
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT  # per pipeline DuckDB database
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -188,6 +210,7 @@ class Settings:
             alert_email_to=_names(env, "CSP_ALERT_EMAIL_TO", lambda a: "@" in a,
                                   "e-mail addresses, comma-separated"),
             telemetry=_flag(env, "CSP_TELEMETRY"),
+            duckdb_memory_limit=duckdb_memory_limit(env),
         )
 
     def require_writable(self) -> None:

@@ -16,10 +16,26 @@ from typing import Iterator
 
 import duckdb
 
+from csp_pipeline.core.settings import duckdb_memory_limit
+
 
 def open_connection(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection the caller closes (prefer `connect`); the file's folder must exist."""
-    return duckdb.connect(str(path), read_only=read_only)
+    return bound(duckdb.connect(str(path), read_only=read_only))
+
+
+def bound(con: duckdb.DuckDBPyConnection, spill_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """The pipeline's bounds on a DuckDB database: a memory limit (settings.duckdb_memory_limit;
+    DuckDB's own default is 80% of the machine) past which it spills to disk, in `spill_dir` for
+    an in-memory database (a file database spills beside its file). Set once open, not as
+    connect-time configuration: another connection to the same file in this process (dbt's, in
+    `csp run`) must see the same configuration or DuckDB refuses it."""
+    con.execute("SET memory_limit = ?", [duckdb_memory_limit()])
+    if spill_dir is not None:
+        spill_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(spill_dir, 0o700)
+        con.execute("SET temp_directory = ?", [str(spill_dir)])
+    return con
 
 
 @contextmanager
@@ -39,9 +55,11 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
 
 
 @contextmanager
-def memory() -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory database: SQL over CSV or Parquet files, or an ATTACHed DuckDB file."""
-    con = duckdb.connect()
+def memory(spill_dir: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory database: SQL over CSV or Parquet files, or an ATTACHed DuckDB file. Given a
+    `spill_dir` (owner-only: it may hold person-level rows), it has the pipeline's bounds and
+    spills there; without one, DuckDB's defaults (it has nowhere to spill)."""
+    con = duckdb.connect() if spill_dir is None else bound(duckdb.connect(), spill_dir)
     try:
         yield con
     finally:

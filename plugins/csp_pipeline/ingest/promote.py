@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,18 +15,18 @@ import duckdb
 import pandas as pd
 
 from csp_pipeline.core import ledger
-from csp_pipeline.core.reference import code_lists, register_views
+from csp_pipeline.core.reference import register_views
 from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import Settings
 from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest import quarantine
+from csp_pipeline.ingest.audit import Audited, audit_file, audited_rows, sql_params
 from csp_pipeline.ingest.extract_sql import promote_sql
-from csp_pipeline.ingest.gate import GateParams, RuleResult, audit, rejections
 from csp_pipeline.ingest.landing import Extract, fingerprint, read_header, utf8_copy
-from csp_pipeline.ingest.pseudonymise import pad_params
+from csp_pipeline.ingest.ledger_facts import already_processed, read_facts
+from csp_pipeline.ingest.results import RuleResult, rejections
 
 log = logging.getLogger(__name__)
-RECENT_DELIVERIES = 5
 SKIPPED = "skipped"  # an outcome, not a ledger status: these bytes were processed before
 
 
@@ -48,27 +47,6 @@ class Outcome:
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
-
-
-def _sql_params(extract: Extract, readable: Path, key: bytes | None) -> dict:
-    params: dict = {"path": str(readable)}
-    if any(c.pii in ("pseudonym",) for c in extract.kind.columns):
-        assert key is not None
-        params.update(pad_params(key))
-    return params
-
-
-def volume_floor(con: duckdb.DuckDBPyConnection, extract: Extract, ratio: float) -> int:
-    """A tenth (by default) of the rows the kind's recent deliveries lead us to expect: fewer is
-    suspicious. Deliveries are compared per day of extract they cover (the days since the one
-    before), so a nightly file is not judged against a monthly backfill, nor a file after a
-    missed night against a single night. Low-volume kinds (under 1/ratio rows expected) pass,
-    and so does a supplementary file (released rejects: a few rows added to a delivery)."""
-    if extract.supplementary:
-        return 0
-    expected = ledger.expected_rows(con, extract.kind.feed, extract.kind.name,
-                                    extract.extract_date, RECENT_DELIVERIES)
-    return int(expected * ratio) if expected else 0
 
 
 def _record_results(con, run_id: str, extract: Extract, digest: str, results: list[RuleResult]):
@@ -119,79 +97,53 @@ def _promote(con: duckdb.DuckDBPyConnection, extract: Extract, header: list[str]
                        "AND _extract_date = ?", [digest, extract.extract_date]).fetchone()[0]
 
 
-def audited_rows(results: list[RuleResult]) -> int | None:
-    """Rows the gate saw (its row-count check), to prove the promoted rows are the audited ones."""
-    for r in results:
-        if r.expectation == "expect_table_row_count_to_be_between":
-            return r.element_count
-    return None
-
-
-def audit_file(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract,
-               readable: Path, key: bytes | None, gx_root: Path | None = None,
-               min_rows: int | None = None) -> tuple[list[RuleResult], list[str], dict]:
-    """The gate's results for the file (an unreadable file fails one blocking rule), with its
-    header and the SQL parameters that read it. `csp validate` passes a throwaway GE store and
-    the volume floor it could compute."""
-    kind = extract.kind
-    if extract.variant is not None:  # its expressions may look values up in ref_<file>
-        register_views(con, settings)
-    header = read_header(readable)
-    if min_rows is None:
-        min_rows = volume_floor(con, extract, settings.volume_drop_ratio)
-    params = GateParams(extract.extract_date, min_rows,
-                        code_lists(settings, [c.reference for c in kind.columns if c.reference]))
-    sql_params = _sql_params(extract, readable, key)
-    try:
-        results = audit(con, kind, readable, header, params, sql_params,
-                        gx_root or settings.data_dir / "gx", extract.variant)
-    except duckdb.Error as exc:  # unreadable file: encoding, structure DuckDB cannot parse
-        results = [RuleResult(expectation="csv_readable", rule="file is readable UTF-8 CSV",
-                              column=None, severity="blocking", success=False,
-                              unexpected_count=1, values=[str(exc).splitlines()[0][:300]])]
-    return results, header, sql_params
-
-
 def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None) -> Outcome:
     """Audit and promote (or quarantine) one extract. Safe to repeat: identical bytes are skipped."""
+    digests = {str(extract.path): fingerprint(extract.path)}
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        facts = read_facts(con, [extract], digests)
+    return promote_audited(settings, extract, audit_file(settings, extract, facts, key), run_id,
+                           key)
+
+
+def promote_audited(settings: Settings, extract: Extract, audited: Audited, run_id: str,
+                    key: bytes | None) -> Outcome:
+    """Record an audited file's results and promote it, or quarantine it, in one transaction of
+    the warehouse's writer. Identical bytes already processed (seen by the audit, or since) are
+    skipped."""
     kind = extract.kind
     base = Outcome(file=extract.label, feed=kind.feed, kind=kind.name,
                    extract_date=extract.extract_date, status=SKIPPED)
-    digest = fingerprint(extract.path)
-    with connect(settings.warehouse) as con, ExitStack() as stack:
+    digest, results = audited.digest, audited.results
+    with connect(settings.warehouse) as con:
         ensure_schema(con)
-        seen = ledger.earlier_status(con, digest, kind.feed, kind.name, extract.extract_date)
+        seen = audited.seen or already_processed(con, extract, digest)
         if seen:
-            base.reason = f"identical bytes already {seen.value}"
+            base.reason = f"identical bytes already {seen}"
             return base
-        # a non-UTF-8 file is transcoded only once it is known to be new
-        readable = stack.enter_context(utf8_copy(extract, settings.data_dir / "work"))
-        results, header, sql_params = audit_file(con, settings, extract, readable, key)
         failed = [r for r in results if not r.success]
-        blocking = [r for r in failed if r.severity == "blocking"]
-        base.checks_passed = len(results) - len(failed)
-        base.checks_failed = len(failed)
+        base.checks_passed, base.checks_failed = len(results) - len(failed), len(failed)
         base.warnings = [r.describe(extract.label) for r in failed if r.severity == "warning"]
         for w in base.warnings:
             log.warning(w)
-        audited = audited_rows(results)
         con.execute("BEGIN")
         _record_results(con, run_id, extract, digest, results)
+        blocking = [r for r in failed if r.severity == "blocking"]
         if blocking:
-            reason = "; ".join(r.describe(extract.label) for r in blocking)
-            _record_delivery(con, extract, digest, 0, ledger.Status.QUARANTINED, reason, run_id)
-            con.execute("COMMIT")
-            quarantine.move(settings, extract, digest, run_id, results, audited)
-            log.error("quarantined %s: %s", extract.label, reason)
-            base.status, base.reason = ledger.Status.QUARANTINED.value, reason
-            return base
+            return _quarantine(settings, con, extract, audited, run_id, blocking, base)
         rejected = rejections(results)
         base.rejects = [r.describe(extract.label) for r in failed if r.rejects_rows]
         for w in base.rejects:
             log.warning(w)
         rows_rejected = len({row for row, *_ in rejected})
-        rows = _load(con, settings, extract, readable, header, sql_params, digest, run_id,
-                     results, audited, rejected)
+        # the audit ran elsewhere: a non-UTF-8 file is transcoded again, to be loaded
+        with utf8_copy(extract, settings.data_dir / "work") as readable:
+            if extract.variant is not None:  # its expressions may look values up in ref_<file>
+                register_views(con, settings)
+            rows = _load(con, settings, extract, readable, read_header(readable),
+                         sql_params(extract, readable, key), digest, run_id, results,
+                         audited_rows(results), rejected)
     base.status, base.rows, base.rows_rejected = ledger.Status.LOADED.value, rows, rows_rejected
     if rows_rejected:
         log.warning("%s: %d row(s) rejected, kept in %s", extract.label, rows_rejected,
@@ -199,11 +151,23 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
     return base
 
 
+def _quarantine(settings: Settings, con, extract: Extract, audited: Audited, run_id: str,
+                blocking: list[RuleResult], base: Outcome) -> Outcome:
+    reason = "; ".join(r.describe(extract.label) for r in blocking)
+    _record_delivery(con, extract, audited.digest, 0, ledger.Status.QUARANTINED, reason, run_id)
+    con.execute("COMMIT")
+    quarantine.move(settings, extract, audited.digest, run_id, audited.results,
+                    audited_rows(audited.results))
+    log.error("quarantined %s: %s", extract.label, reason)
+    base.status, base.reason = ledger.Status.QUARANTINED.value, reason
+    return base
+
+
 def _load(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract, readable: Path,
           header: list[str], sql_params: dict, digest: str, run_id: str,
           results: list[RuleResult], audited: int | None, rejected: list) -> int:
     """Promote the audited file, leaving out its rejected rows (kept in quarantine), and record
-    the delivery, in the transaction process() began; returns the rows promoted.
+    the delivery, in the transaction promote_audited() began; returns the rows promoted.
 
     A re-issued extract for the same kind and date replaces the earlier delivery; rows from
     other dates stay (staging keeps each key's latest). Any error before COMMIT rolls all of it

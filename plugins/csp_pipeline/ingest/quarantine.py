@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     import duckdb
 
     from csp_pipeline.core.settings import Settings
-    from csp_pipeline.ingest.gate import RuleResult
     from csp_pipeline.ingest.landing import Extract
+    from csp_pipeline.ingest.results import RuleResult
 
 FETCH_ROWS = 10_000
 

@@ -4,8 +4,10 @@ the nightly housekeeping (retention of partner extracts, missed deliveries).
 Each feed DAG finds that feed's new extracts, passes each through the gate (promote or quarantine)
 and emits the feed's Asset. The warehouse DAG is scheduled on all feed Assets, so it runs once the
 night's feeds are in; it builds the dbt project through astronomer-cosmos and publishes a snapshot.
-Every task that writes the DuckDB file takes a slot of the one-slot `duckdb_writer` pool, because
-DuckDB allows a single writer.
+Every task that opens the DuckDB file takes a slot of the one-slot `duckdb_writer` pool, because
+DuckDB allows a single writer (and locks the file even against readers in other processes). The
+audits do not: their ledger facts are read by `discover` and handed over, so the feeds' audits run
+at once on several workers and only their promotes queue for the writer.
 """
 
 from __future__ import annotations
@@ -51,9 +53,10 @@ def feed_asset(feed: str) -> Asset:
 # ------------------------------------------------------------------------------ feed DAG tasks
 
 
-@task
-def discover(feed: str) -> list[list[str]]:
-    """The feed's new files as one batch per kind, oldest first."""
+@task(pool=WRITER_POOL)
+def discover(feed: str) -> list[dict]:
+    """The feed's new files as one batch per kind, oldest first, each with the ledger facts its
+    audit needs (read here, under the writer lock: audits open no warehouse)."""
     from csp_pipeline.ingest.landing import discover as find
     from csp_pipeline.ingest.landing import unrecognised
 
@@ -64,64 +67,34 @@ def discover(feed: str) -> list[list[str]]:
     for path, why in strays:  # left in place, never read
         log.warning("not loaded, left in place: %s: %s", path, why)
     alerts.notify_unrecognised(feed, strays)
-    batches: dict[str, list[str]] = {}
+    batches: dict[str, list] = {}
     for e in find(registry, settings.landing_dir, feed, up_to):
-        batches.setdefault(e.kind.name, []).append(str(e.path))
+        batches.setdefault(e.kind.name, []).append(e)
     progress.emit("files_found", feed=feed, files=sum(map(len, batches.values())))
-    return list(batches.values())
+    return [_batch_facts(extracts) for extracts in batches.values()]
+
+
+@task
+def audit(feed: str, batch: dict) -> list[dict]:
+    """One kind's files audited in extract-date order (a file's row-volume check compares it
+    with the deliveries before it), outside the writer lock: audits of several feeds run at
+    once on several workers. A file that errors does not stop the later ones; its promote task
+    reports it."""
+    return _audit_batch(feed, batch, get_current_context()["run_id"])
 
 
 @task(pool=WRITER_POOL, max_active_tis_per_dag=1, retries=0)
-def process(feed: str, paths: list[str]) -> list[dict]:
-    """One kind's files in extract-date order (mapped tasks run in any order, and a file's
-    row-volume check compares it with the deliveries before it). A file that errors does not
-    stop the later ones; the task fails once the batch is done."""
-    from pathlib import Path
-
-    settings, run_id = Settings.from_env(), get_current_context()["run_id"]
-    outcomes, errors = [], []
-    for path in paths:
-        try:
-            outcome = _process_file(settings, feed, Path(path), run_id)
-        except Exception as exc:  # raised below, after the rest of the batch
-            log.exception("%s failed", Path(path).name)
-            errors.append(f"{Path(path).name}: {type(exc).__name__}: {exc}")
-            progress.emit("file_failed", feed=feed, file=f"{feed}/{Path(path).name}",
-                          error=f"{type(exc).__name__}: {exc}")
-            continue
-        if outcome["status"] == Status.QUARANTINED:
-            alerts.notify_quarantine(settings, outcome)
-        progress.emit("file_done", **outcome)
-        outcomes.append(outcome)
-    if errors:
-        detail = f"{len(errors)} of {len(paths)} file(s) failed: " + "; ".join(errors)
-        _record_feed_run(feed, False, detail)
-        raise RuntimeError(detail)
-    return outcomes
-
-
-def _process_file(settings: Settings, feed: str, path, run_id: str) -> dict:
-    """One file through the gate: its outcome (promote.Outcome) as a dict."""
-    from csp_pipeline.ingest.landing import match
-    from csp_pipeline.ingest.promote import process as run_gate
-    from csp_pipeline.ingest.quarantine import report_path
-
-    extract = match(load_registry(), feed, path)
-    if extract is None:
-        raise ValueError(f"{path} is not a declared {feed} extract")
-    outcome = run_gate(settings, extract, run_id, settings.pseudonym_key()).as_dict()
-    # where an operator reads why (progress only: XComs carry no more than the outcome)
-    report = (report_path(settings, extract) if outcome["status"] == Status.QUARANTINED
-              else report_path(settings, extract, rejects=True) if outcome["rows_rejected"]
-              else None)
-    return {**outcome, "report": str(report) if report else None}
+def process(feed: str, audits: list[dict]) -> list[dict]:
+    """Each audited file promoted or quarantined (its results recorded with it) in one
+    transaction of the warehouse's writer, in the audit's order; fails once the batch is done
+    if any file errored."""
+    return _promote_batch(feed, audits, get_current_context()["run_id"])
 
 
 @task(trigger_rule="all_done")
 def report(feed: str, outcomes: list[dict]) -> dict:
-    """The feed's night in figures (and its Data Docs rebuilt); emits the feed's Asset."""
-    from csp_pipeline.ingest.gate import build_data_docs
-
+    """The feed's night in figures; emits the feed's Asset. (Data Docs are rendered by the
+    warehouse DAG's `validation_docs`.)"""
     # Index by length: iterating the lazy XCom sequence probes one past the end (a 404).
     outcomes = [o for i in range(len(outcomes)) for o in outcomes[i] or []]
     summary = {"feed": feed, "files": len(outcomes),
@@ -129,11 +102,8 @@ def report(feed: str, outcomes: list[dict]) -> dict:
                "quarantined": sum(o["status"] == Status.QUARANTINED for o in outcomes),
                "rows": sum(o["rows"] for o in outcomes),
                "rows_rejected": sum(o["rows_rejected"] for o in outcomes)}
-    dag_run = get_current_context()["dag_run"]
-    docs = build_data_docs(Settings.from_env().data_dir / "gx",
-                           since=dag_run.start_date, suite_prefix=f"{feed}__")
-    print(f"feed {feed}: {summary}; Data Docs: {docs}")
-    progress.emit("feed_done", **summary, data_docs=docs)
+    print(f"feed {feed}: {summary}")
+    progress.emit("feed_done", **summary)
     return summary
 
 
@@ -173,7 +143,8 @@ def _feed_doc(feed: str) -> str:
     kinds = ", ".join(f"`{k.name}`" for k in load_registry().kinds_of(feed))
     return f"""### Ingest the `{feed}` feed
 Finds the feed's landed extracts ({kinds}) up to the run's date that are not yet processed
-(one mapped `process` task per kind, its files oldest first), fingerprints each, audits it with its Great Expectations suite and promotes it into
+(one mapped `audit` and `process` task per kind, its files oldest first), fingerprints each, audits it with its
+Great Expectations suite (outside the writer lock) and promotes it into
 `raw.{feed}__<kind>` in one transaction, or quarantines it with a report. Emits the
 `raw_{feed}` Asset, which schedules the warehouse build. Declared in `feeds.yml`."""
 
@@ -184,12 +155,115 @@ def build_feed_dag(feed: str) -> DAG:
          doc_md=_feed_doc(feed))
     def feed_dag():
         found = discover(feed)
-        outcomes = process.partial(feed=feed).expand(paths=found)
+        audits = audit.partial(feed=feed).expand(batch=found)
+        outcomes = process.partial(feed=feed).expand(audits=audits)
         report.override(outlets=[feed_asset(feed)])(feed, outcomes)
         outcomes >> all_files_processed(feed)
-        [found, outcomes] >> feed_failed(feed)
+        [found, audits, outcomes] >> feed_failed(feed)
 
     return feed_dag()
+
+
+def _batch_facts(extracts: list) -> dict:
+    """A batch of one kind's extracts with their ledger facts (fingerprints, bytes already seen,
+    recent deliveries), as an XCom."""
+    from csp_pipeline.core.schema import ensure_schema
+    from csp_pipeline.core.warehouse import connect
+    from csp_pipeline.ingest.landing import fingerprint
+    from csp_pipeline.ingest.ledger_facts import read_facts
+
+    digests, unreadable = {}, {}
+    for e in extracts:
+        try:
+            digests[str(e.path)] = fingerprint(e.path)
+        except OSError as exc:  # reported as that file's error; the others carry on
+            unreadable[str(e.path)] = f"{type(exc).__name__}: {exc}"
+    readable = [e for e in extracts if str(e.path) in digests]
+    with connect(Settings.from_env().warehouse) as con:
+        ensure_schema(con)
+        facts = read_facts(con, readable, digests)
+    return {"paths": [str(e.path) for e in extracts], "facts": facts.as_dict(),
+            "unreadable": unreadable}
+
+
+def _audit_batch(feed: str, batch: dict, run_id: str) -> list[dict]:
+    """Audit a batch's files in order; [{path, audit: the saved audit} or {path, error}]."""
+    from pathlib import Path
+
+    from csp_pipeline.ingest.audit import audit_file
+    from csp_pipeline.ingest.ledger_facts import KindFacts
+
+    settings = Settings.from_env()
+    facts, out = KindFacts.from_dict(batch["facts"]), []
+    folder = settings.data_dir / "work" / "audits" / run_id.replace(":", "_").replace("+", "_")
+    for path in batch["paths"]:
+        try:
+            if path in batch["unreadable"]:
+                out.append({"path": path, "error": batch["unreadable"][path]})
+                continue
+            extract = _extract(feed, path)
+            audited = audit_file(settings, extract, facts, settings.pseudonym_key())
+            out.append({"path": path, "audit": str(audited.save(folder))})
+        except Exception as exc:  # reported by the promote task, after the rest of the batch
+            log.exception("%s failed", Path(path).name)
+            out.append({"path": path, "error": f"{type(exc).__name__}: {exc}"})
+    return out
+
+
+def _promote_batch(feed: str, audits: list[dict], run_id: str) -> list[dict]:
+    from pathlib import Path
+
+    from csp_pipeline.ingest.audit import Audited
+    from csp_pipeline.ingest.promote import promote_audited
+
+    settings, outcomes, errors = Settings.from_env(), [], []
+    for item in audits:
+        name = Path(item["path"]).name
+        try:
+            if "error" in item:  # its audit failed
+                raise RuntimeError(item["error"])
+            saved = Path(item["audit"])
+            extract = _extract(feed, item["path"])
+            outcome = promote_audited(settings, extract, Audited.load(saved), run_id,
+                                      settings.pseudonym_key()).as_dict()
+            saved.unlink()
+        except Exception as exc:  # raised below, after the rest of the batch
+            log.exception("%s failed", name)
+            error = item.get("error") or f"{type(exc).__name__}: {exc}"
+            errors.append(f"{name}: {error}")
+            progress.emit("file_failed", feed=feed, file=f"{feed}/{name}", error=error)
+            continue
+        if outcome["status"] == Status.QUARANTINED:
+            alerts.notify_quarantine(settings, outcome)
+        progress.emit("file_done", **outcome, report=_report_of(settings, extract, outcome))
+        outcomes.append(outcome)
+    if errors:
+        detail = f"{len(errors)} of {len(audits)} file(s) failed: " + "; ".join(errors)
+        _record_feed_run(feed, False, detail)
+        raise RuntimeError(detail)
+    return outcomes
+
+
+def _report_of(settings: Settings, extract, outcome: dict) -> str | None:
+    """Where an operator reads why a file was quarantined or rows rejected (progress only:
+    XComs carry no more than the outcome)."""
+    from csp_pipeline.ingest.quarantine import report_path
+
+    report = (report_path(settings, extract) if outcome["status"] == Status.QUARANTINED
+              else report_path(settings, extract, rejects=True) if outcome["rows_rejected"]
+              else None)
+    return str(report) if report else None
+
+
+def _extract(feed: str, path: str):
+    from pathlib import Path
+
+    from csp_pipeline.ingest.landing import match
+
+    extract = match(load_registry(), feed, Path(path))
+    if extract is None:
+        raise ValueError(f"{path} is not a declared {feed} extract")
+    return extract
 
 
 # ------------------------------------------------------------------------- warehouse DAG tasks
@@ -280,7 +354,17 @@ loads the deployment's reference data (`CSP_CONFIG_DIR/reference/`, `CSP_REFEREN
 (seeds, staging -> intermediate -> marts, from the pre-built manifest) as one task per model,
 then runs every dbt test. Then the marts are published as an atomic
 snapshot with disclosure control (`data/published/current`), and the dbt documentation site is
-regenerated (`data/dbt_docs/static_index.html`)."""
+regenerated (`data/dbt_docs/static_index.html`). `validation_docs` renders the Great Expectations
+Data Docs of the files audited since its last run."""
+
+
+@task
+def validation_docs() -> str:
+    """Great Expectations' Data Docs for the results stored since the last build: one task
+    renders them (audits on several workers only write their own result files)."""
+    from csp_pipeline.ingest.data_docs import build_new_docs
+
+    return str(build_new_docs(Settings.from_env().data_dir / "gx"))
 
 
 def build_warehouse_dag() -> DAG:
@@ -290,6 +374,7 @@ def build_warehouse_dag() -> DAG:
     def warehouse_dag():
         profile = _dbt_profile()
         prepare() >> dbt_models(profile) >> publish() >> dbt_docs(profile)
+        validation_docs()
 
     return warehouse_dag()
 
@@ -322,7 +407,7 @@ def prune_validation_results() -> dict:
     validated); the warehouse keeps every result in meta.validation_results."""
     from datetime import timezone
 
-    from csp_pipeline.ingest.gate import prune_validation_results as prune
+    from csp_pipeline.ingest.data_docs import prune_validation_results as prune
 
     settings = Settings.from_env()
     cutoff = datetime.now(timezone.utc) - timedelta(days=settings.retention_days)
