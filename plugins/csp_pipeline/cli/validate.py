@@ -8,7 +8,9 @@ is loaded, moved or recorded. Exit 0 when the file would load, 1 when it would b
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import duckdb
@@ -75,7 +77,8 @@ def verdict(extract: Extract, results: list[RuleResult], volume_note: str) -> di
 def validate_file(settings: Settings, path: Path, feed: str | None, as_json: bool) -> int:
     extract = extract_of(path, feed)
     facts, note = _facts(settings, extract)
-    with tempfile.TemporaryDirectory(prefix="csp-validate-") as tmp:
+    # library log lines go to stderr: stdout is the report (JSON with --json) alone
+    with tempfile.TemporaryDirectory(prefix="csp-validate-") as tmp, redirect_stdout(sys.stderr):
         audited = audit_file(settings, extract, facts, settings.pseudonym_key(), Path(tmp))
     doc = verdict(extract, audited.results, note)
     print(json.dumps(doc, indent=2) if as_json else render(doc))
