@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export TQDM_DISABLE := 1
 
-.PHONY: install demo test test-faults lint bench bench-scaleout lock clean deploy-test
+.PHONY: install demo test test-deps test-faults lint bench bench-scaleout lock clean deploy-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,13 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/csp demo
 
-test: install
+# The distribution's Chromium, poppler and npm (as root, when missing); PostgreSQL and Redis on
+# loopback for the scale-out test.
+test-deps:
+	bash tests/support/system_deps.sh
+	bash tests/support/backends.sh
+
+test: test-deps install
 	$(BIN)/python -m pytest -q
 
 # The fault-injection suite (tests/faults): content faults through the real gate, process faults
