@@ -219,17 +219,18 @@ def _promote_batch(feed: str, audits: list[dict], run_id: str) -> list[dict]:
     settings, outcomes, errors = Settings.from_env(), [], []
     for item in audits:
         name = Path(item["path"]).name
-        try:
-            if "error" in item:  # its audit failed
-                raise RuntimeError(item["error"])
-            saved = Path(item["audit"])
-            extract = _extract(feed, item["path"])
-            outcome = promote_audited(settings, extract, Audited.load(saved), run_id,
-                                      settings.pseudonym_key()).as_dict()
-            saved.unlink()
-        except Exception as exc:  # raised below, after the rest of the batch
-            log.exception("%s failed", name)
-            error = item.get("error") or f"{type(exc).__name__}: {exc}"
+        error = item.get("error")  # its audit failed (logged by the audit task)
+        if error is None:
+            try:
+                extract = _extract(feed, item["path"])
+                saved = Path(item["audit"])
+                outcome = promote_audited(settings, extract, Audited.load(saved), run_id,
+                                          settings.pseudonym_key()).as_dict()
+                saved.unlink()
+            except Exception as exc:  # raised below, after the rest of the batch
+                log.exception("%s failed", name)
+                error = f"{type(exc).__name__}: {exc}"
+        if error is not None:
             errors.append(f"{name}: {error}")
             progress.emit("file_failed", feed=feed, file=f"{feed}/{name}", error=error)
             continue
