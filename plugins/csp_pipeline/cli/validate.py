@@ -22,7 +22,7 @@ from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest.audit import audit_file, audited_rows
 from csp_pipeline.ingest.landing import Extract, fingerprint, match
 from csp_pipeline.ingest.ledger_facts import KindFacts, read_facts
-from csp_pipeline.ingest.results import RuleResult
+from csp_pipeline.ingest.results import RuleResult, rejected_row_count
 
 
 def extract_of(path: Path, feed: str | None) -> Extract:
@@ -65,7 +65,7 @@ def verdict(extract: Extract, results: list[RuleResult], volume_note: str) -> di
         "extract_date": extract.extract_date,
         "verdict": "quarantine" if blocking else "load",
         "rows_in_file": audited_rows(results),
-        "rows_rejected": 0 if blocking else len({row for r in rejects for row, _ in r.rejected}),
+        "rows_rejected": rejected_row_count(results),
         "checks_passed": len(results) - len(failed), "checks_failed": len(failed),
         "blocking": [r.describe(extract.label) for r in blocking],
         "rejects": [] if blocking else [r.describe(extract.label) for r in rejects],

@@ -22,7 +22,7 @@ from csp_pipeline.ingest.gate import GateParams, audit
 from csp_pipeline.ingest.landing import DIR_MODE, FILE_MODE, Extract, read_header, utf8_copy
 from csp_pipeline.ingest.ledger_facts import KindFacts, min_rows, record_audited
 from csp_pipeline.ingest.pseudonymise import pad_params
-from csp_pipeline.ingest.results import RuleResult, rejections
+from csp_pipeline.ingest.results import RuleResult, rejected_row_count
 
 
 @dataclass
@@ -90,7 +90,7 @@ def audit_file(settings: Settings, extract: Extract, facts: KindFacts,
     audited = Audited(path, digest, results=results)
     rows = audited_rows(results)
     if rows is not None and not any(not r.success and r.severity == "blocking" for r in results):
-        record_audited(facts, extract, rows - len({row for row, *_ in rejections(results)}))
+        record_audited(facts, extract, rows - rejected_row_count(results))
     return audited
 
 

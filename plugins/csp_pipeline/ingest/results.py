@@ -219,3 +219,8 @@ def rejections(results: list[RuleResult]) -> list[tuple[int, str | None, str, st
                                f"failing rows counted but {len(r.rejected)} listed")
     found = [(row, r.column, r.rule, value) for r in rejecting for row, value in r.rejected]
     return sorted(found, key=lambda f: f[0])
+
+
+def rejected_row_count(results: list[RuleResult]) -> int:
+    """Distinct rows the reject rules reject (a row failing several rules counts once)."""
+    return len({row for row, *_ in rejections(results)})
