@@ -14,8 +14,9 @@ run's warehouse, against the same night on top of 100k rows of history. The 1M c
 Peak RSS is the whole process tree's (the `csp run` process and every child, dbt included),
 sampled every 0.1 s. The per-stage breakdown comes from Airflow's own task records (durations of
 discover, audit, promote, dbt, publish, ...); `audit alone` runs the audit of the file in a fresh
-process and splits it into the DuckDB scan (read, parse, pseudonymise) and the rest (Great
-Expectations validation and recording its results). Files go under `--tmp`, never the repo.
+process and splits it into the DuckDB scan (read, parse, pseudonymise, written to the scan file
+the promote loads from) and the rest (Great Expectations validating the scan in DuckDB, and
+recording its results). Files go under `--tmp`, never the repo.
 """
 
 from __future__ import annotations
@@ -63,15 +64,16 @@ s = Settings.from_env()
 e = match(load_registry(), "police", Path(sys.argv[1]))
 key = s.pseudonym_key()
 t = time.perf_counter()
+alone = s.data_dir / "work" / "scan-alone.duckdb"
 with memory(s.data_dir / "work" / "duckdb") as con:  # the audit's own scan alone (as bounded)
-    r = con.execute(gate.scan_sql(e.kind, read_header(e.path)), sql_params(e, e.path, key))
-    while len(r.fetch_df_chunk(max(1, gate.CHUNK_ROWS // 2048))):
-        pass
+    gate.write_scan(con, e.kind, read_header(e.path), sql_params(e, e.path, key), alone)
 scan = time.perf_counter() - t
+alone.unlink()
 t = time.perf_counter()
 facts = KindFacts(digests={str(e.path): fingerprint(e.path)})
 audited = audit_file(s, e, facts, key)
 audit = time.perf_counter() - t
+audited.discard_scan()
 assert all(r.success for r in audited.results), [r.rule for r in audited.results if not r.success]
 print(json.dumps({"scan": scan, "audit": audit}))
 """

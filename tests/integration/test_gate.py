@@ -19,9 +19,14 @@ import pytest
 
 from csp_pipeline.cli.main import main as csp
 from csp_pipeline.core.registry import Column, Kind, Rule, load_registry
+from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest import data_docs, gate, promote, results
-from csp_pipeline.ingest.promote import Outcome
+from csp_pipeline.ingest.audit import audit_file
+from csp_pipeline.ingest.landing import fingerprint, match
+from csp_pipeline.ingest.ledger_facts import read_facts
+from csp_pipeline.ingest.promote import Outcome, promote_audited
 from csp_pipeline.ingest.suites import load_suite
 from tests.support.rows import Row, csv_bytes, repair, valid_rows, write_extract
 from tests.support.warehouse import env_for, process_landed, sql
@@ -559,9 +564,9 @@ def test_a_crash_half_way_through_promote_rolls_back_and_a_rerun_loads_once(sett
     path.write_bytes(csv_bytes(POLICE.column_names, valid_rows(POLICE, 8, NIGHT, start=50)))
     real_promote_sql = promote.promote_sql
 
-    def crashing_promote_sql(kind: Kind, header: list[str], variant=None, skip=None) -> str:
+    def crashing_promote_sql(kind: Kind, scan: str, skip=None) -> str:
         # Fails on the 4th inserted row: after the DELETE of the earlier delivery, mid-INSERT.
-        return real_promote_sql(kind, header, variant, skip).replace(
+        return real_promote_sql(kind, scan, skip).replace(
             "current_timestamp FROM", "CASE WHEN row_number() OVER () > 3 THEN "
             "error('simulated crash')::TIMESTAMP ELSE current_timestamp END FROM")
 
@@ -581,27 +586,25 @@ def test_a_crash_half_way_through_promote_rolls_back_and_a_rerun_loads_once(sett
         ("superseded", 10), ("loaded", 8)]
 
 
-# --- the chunked pandas path (GE's SQL datasource fails on DuckDB) -------------------------------
+# --- one read of the file: DuckDB scans it, GE checks the scan, the promote loads from it ---------
 
-def test_large_files_are_validated_chunk_by_chunk_with_file_row_numbers(settings, monkeypatch):
-    """GE evaluates every chunk fetched from DuckDB: a defect only in the last chunk is caught
-    at its file row, and key uniqueness sees duplicates that fall in different chunks."""
-    monkeypatch.setattr(gate, "CHUNK_ROWS", 2048)  # DuckDB hands over whole 2,048-row vectors
-    n = 5000  # three chunks: 2048 + 2048 + 904
+def test_every_rule_runs_once_over_the_whole_file_with_file_row_numbers(settings, monkeypatch):
+    """GE checks the audit's scan in one pass (the row rules and the whole-file rules together):
+    a defect far down the file is caught at its file row, key uniqueness sees duplicates rows
+    apart, and only the reject rule that failed is asked again for its rows."""
+    n = 5000
     rows = valid_rows(POLICE, n, NIGHT)
-    rows[4899]["Crime type"] = "Burglery"  # last chunk only
-    rows[4499]["Incident ID"] = rows[9]["Incident ID"]  # duplicate of a row in the first chunk
+    rows[4899]["Crime type"] = "Burglery"
+    rows[4499]["Incident ID"] = rows[9]["Incident ID"]  # duplicate of a row near the top
     calls = []
     real_run = gate._run
-    monkeypatch.setattr(gate, "_run", lambda kind, scopes, frame, params, root, only=(): (
-        calls.append((scopes, len(frame), len(only)))
-        or real_run(kind, scopes, frame, params, root, only)))
+    monkeypatch.setattr(gate, "_run", lambda kind, scopes, data, params, root, only=(): (
+        calls.append((scopes, type(data).__name__, len(only)))
+        or real_run(kind, scopes, data, params, root, only)))
     out = run(settings, write_extract(settings.landing_dir, POLICE, NIGHT, rows))
     assert out.status == "quarantined"
-    assert calls == [(("header",), 0, 0), (("trailing",), 0, 0), (("row",), 2048, 0),
-                     (("row",), 2048, 0), (("row",), 904, 0),
-                     (("row",), 904, 1),  # the reject rule that failed there, for its rows
-                     (("file",), n, 0)]
+    assert calls == [(("header",), "DataFrame", 0), (("trailing",), "DataFrame", 0),
+                     (("file", "row"), "Scan", 0)]  # quarantined: its rejected rows not listed
     report = report_of(settings, POLICE, NIGHT)
     got = {k: (f["unexpected_count"], f["rows"], f["sample_values"])
            for k, f in failures(report).items()}
@@ -611,17 +614,45 @@ def test_large_files_are_validated_chunk_by_chunk_with_file_row_numbers(settings
     assert severities == {"Crime type": "reject", "Incident ID": "blocking"}
     counts = dict(sql(settings, """SELECT expectation || ':' || column_name, element_count
                                    FROM meta.validation_results WHERE column_name IS NOT NULL"""))
-    assert counts["expect_column_values_to_be_in_set:Crime type"] == n  # every chunk evaluated
+    assert counts["expect_column_values_to_be_in_set:Crime type"] == n  # every row evaluated
+    assert not list((settings.data_dir / "work" / "scans").glob("*.duckdb"))
 
 
-def test_a_file_of_one_chunk_is_validated_in_one_pass(settings, monkeypatch):
+def test_a_clean_file_is_checked_in_one_pass_and_rejected_rows_in_one_more(settings,
+                                                                           monkeypatch):
     calls = []
     real_run = gate._run
-    monkeypatch.setattr(gate, "_run", lambda kind, scopes, frame, params, root, only=(): (
-        calls.append(scopes) or real_run(kind, scopes, frame, params, root, only)))
+    monkeypatch.setattr(gate, "_run", lambda kind, scopes, data, params, root, only=(): (
+        calls.append((scopes, len(only))) or real_run(kind, scopes, data, params, root, only)))
     rows = valid_rows(POLICE, 30, NIGHT)
     assert run(settings, write_extract(settings.landing_dir, POLICE, NIGHT, rows)).rows == 30
-    assert calls == [("header",), ("trailing",), ("file", "row")]
+    assert calls == [(("header",), 0), (("trailing",), 0), (("file", "row"), 0)]
+    calls.clear()
+    rows = valid_rows(POLICE, 100, NIGHT, start=200)
+    rows[49]["Crime type"] = "Burglery"
+    out = run(settings, write_extract(settings.landing_dir, POLICE, NIGHT, rows), "night-2")
+    assert (out.rows, out.rows_rejected) == (99, 1)
+    assert calls == [(("header",), 0), (("trailing",), 0), (("file", "row"), 0), (("row",), 1)]
+
+
+def test_the_promote_loads_the_rows_the_audit_read_not_the_file_again(settings):
+    """The file is read once: the promote inserts from the audit's scan (which it then deletes),
+    so bytes changed on disk after the audit do not reach the warehouse."""
+    rows = valid_rows(POLICE, 12, NIGHT)
+    path = write_extract(settings.landing_dir, POLICE, NIGHT, rows)
+    extract = match(load_registry(), "police", path)
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        facts = read_facts(con, [extract], {str(path): fingerprint(path)})
+    audited = audit_file(settings, extract, facts, b"k")
+    scan = Path(audited.scan)
+    assert scan.exists() and scan.stat().st_mode & 0o777 == 0o600
+    path.write_text("not,the,audited,file\n")
+    outcome = promote_audited(settings, extract, audited, "read-once")
+    assert (outcome.status, outcome.rows) == ("loaded", 12)
+    ids = sql(settings, f"SELECT incident_id FROM {POLICE.raw_table} ORDER BY _row_number")
+    assert [i for (i,) in ids] == [r["Incident ID"] for r in rows]
+    assert not scan.exists()
 
 
 # --- Data Docs: a night renders its own results, not the history ---------------------------------

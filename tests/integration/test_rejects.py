@@ -211,28 +211,25 @@ def test_a_reject_rule_over_its_tolerance_quarantines_the_whole_file(settings, b
         ("quarantined", 0, 0)]
 
 
-def test_the_tolerance_is_judged_over_the_whole_file_not_per_chunk(settings, monkeypatch):
-    """Four chunks (3 x 2048 + 1856 rows): 250 bad rows in the first (12% of it) and 100 in the
-    last (5.4% of it), each over a 5% tolerance on its own, are 4.4% of the file: rejected, and
-    the other 7,650 rows load with their own row numbers."""
-    monkeypatch.setattr(gate, "CHUNK_ROWS", 2048)  # DuckDB hands over whole 2,048-row vectors
+def test_the_tolerance_is_judged_over_the_whole_file(settings, monkeypatch):
+    """250 bad rows near the top (12% of the first 2,048) and 100 near the end (5.4% of the
+    last 1,856), each over a 5% tolerance where they cluster, are 4.4% of the file: rejected,
+    and the other 7,650 rows load with their own row numbers. GE lists the failing rows in one
+    more pass over the scan, of the failed rule alone."""
     n = 8000
     bad = [*range(11, 261), *range(7801, 7901)]
     rows = planted(valid_rows(POLICE, n, NIGHT), {b: ("Crime type", "Burglery") for b in bad})
     assert 100 / 1856 > POLICE.tolerance(POLICE.column("Crime type")) >= len(bad) / n
-    chunks, real_run = [], gate._run
+    passes, real_run = [], gate._run
 
-    def counting_run(kind, scopes, frame, params, root, only=()):
-        if scopes == ("row",):
-            chunks.append((len(frame), bool(only)))
-        return real_run(kind, scopes, frame, params, root, only)
+    def counting_run(kind, scopes, data, params, root, only=()):
+        passes.append((scopes, len(only)))
+        return real_run(kind, scopes, data, params, root, only)
 
     monkeypatch.setattr(gate, "_run", counting_run)
     path = write_extract(settings.landing_dir, POLICE, NIGHT, rows)
     out = run(settings, path)
-    # every chunk validated; GE lists the failing rows of the two chunks that have any
-    assert chunks == [(2048, False), (2048, True), (2048, False), (2048, False), (1856, False),
-                      (1856, True)]
+    assert passes == [(("header",), 0), (("trailing",), 0), (("file", "row"), 0), (("row",), 1)]
     assert (out.status, out.rows, out.rows_rejected) == ("loaded", n - len(bad), len(bad))
     assert sql(settings, "SELECT row_number, value FROM meta.rejected_rows ORDER BY 1") == [
         (b, "Burglery") for b in bad]
@@ -246,9 +243,9 @@ def test_a_file_bound_for_quarantine_is_not_asked_for_its_rejected_rows(settings
     so GE is not asked for every failing row (they would all be quarantined anyway)."""
     asked, real_run = [], gate._run
 
-    def recording_run(kind, scopes, frame, params, root, only=()):
+    def recording_run(kind, scopes, data, params, root, only=()):
         asked.append(only)
-        return real_run(kind, scopes, frame, params, root, only)
+        return real_run(kind, scopes, data, params, root, only)
 
     monkeypatch.setattr(gate, "_run", recording_run)
     rows = planted(valid_rows(POLICE, 40, NIGHT), {n: ("LSOA code", "X1") for n in range(1, 31)})

@@ -1,9 +1,10 @@
 """One landed file's audit, apart from the warehouse: ledger facts in, results out.
 
-Runs on any worker, beside other audits: DuckDB reads the file on an in-memory connection of the
-audit's own, Great Expectations validates in memory and writes its results to files of their own,
-and the results are handed to the promote (the one step that takes the warehouse's writer) as a
-JSON file under the data folder's work area.
+Runs on any worker, beside other audits: DuckDB reads the file once, on an in-memory connection of
+the audit's own, into the audit's scan (an owner-only DuckDB file under the data folder's work
+area); Great Expectations validates the scan and writes its results to files of their own. The
+results are handed to the promote (the one step that takes the warehouse's writer) as a JSON file
+beside the scan, which the promote loads from and then deletes.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ class Audited:
     digest: str
     seen: str | None = None  # these bytes were already loaded/quarantined: skip
     results: list[RuleResult] = field(default_factory=list)
+    scan: str | None = None  # the file's rows as audited (gate.write_scan), when promotable
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, DIR_MODE)
         target = folder / f"{self.digest[:16]}.{Path(self.path).name}.audit.json"
         body = {"path": self.path, "digest": self.digest, "seen": self.seen,
-                "results": [r.as_dict() for r in self.results]}
+                "results": [r.as_dict() for r in self.results], "scan": self.scan}
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         with open(fd, "w") as out:
             json.dump(body, out)
@@ -49,7 +51,12 @@ class Audited:
     def load(cls, path: Path) -> Audited:
         body = json.loads(path.read_text())
         return cls(body["path"], body["digest"], body["seen"],
-                   [RuleResult.from_dict(r) for r in body["results"]])
+                   [RuleResult.from_dict(r) for r in body["results"]], body.get("scan"))
+
+    def discard_scan(self) -> None:
+        if self.scan:
+            Path(self.scan).unlink(missing_ok=True)
+            Path(self.scan + ".wal").unlink(missing_ok=True)
 
 
 def sql_params(extract: Extract, readable: Path, key: bytes | None) -> dict:
@@ -73,6 +80,8 @@ def audit_file(settings: Settings, extract: Extract, facts: KindFacts,
         return Audited(path, digest, seen=facts.seen[path])
     floor = min_rows(facts, extract, settings.volume_drop_ratio)
     kind = extract.kind
+    scan = base / "work" / "scans" / f"{digest[:16]}.{extract.path.name}.duckdb"
+    audited = Audited(path, digest, scan=str(scan))
     with utf8_copy(extract, base / "work") as readable, \
             memory(base / "work" / "duckdb") as con:
         if extract.variant is not None:  # its expressions may look values up in ref_<file>
@@ -80,17 +89,23 @@ def audit_file(settings: Settings, extract: Extract, facts: KindFacts,
         params = GateParams(extract.extract_date, floor,
                             code_lists(settings, [c.reference for c in kind.columns if c.reference]))
         try:
-            results = audit(con, kind, readable, read_header(readable), params,
-                            sql_params(extract, readable, key), base / "gx",
-                            extract.variant)
+            audited.results = audit(con, kind, readable, read_header(readable), params,
+                                    sql_params(extract, readable, key), base / "gx", scan,
+                                    extract.variant)
         except duckdb.Error as exc:  # unreadable file: encoding, structure DuckDB cannot parse
-            results = [RuleResult(expectation="csv_readable", rule="file is readable UTF-8 CSV",
-                                  column=None, severity="blocking", success=False,
-                                  unexpected_count=1, values=[str(exc).splitlines()[0][:300]])]
-    audited = Audited(path, digest, results=results)
-    rows = audited_rows(results)
-    if rows is not None and not any(not r.success and r.severity == "blocking" for r in results):
-        record_audited(facts, extract, rows - rejected_row_count(results))
+            audited.results = [RuleResult(
+                expectation="csv_readable", rule="file is readable UTF-8 CSV", column=None,
+                severity="blocking", success=False, unexpected_count=1,
+                values=[str(exc).splitlines()[0][:300]])]
+        except BaseException:
+            audited.discard_scan()
+            raise
+    rows = audited_rows(audited.results)
+    if any(not r.success and r.severity == "blocking" for r in audited.results):
+        audited.discard_scan()  # quarantined: nothing of it is promoted
+        audited.scan = None
+    elif rows is not None:
+        record_audited(facts, extract, rows - rejected_row_count(audited.results))
     return audited
 
 

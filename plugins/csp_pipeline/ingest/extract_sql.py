@@ -84,17 +84,17 @@ def numbered_rows_sql(header: list[str]) -> str:
     return f"(SELECT row_number() OVER () AS _row_number, * FROM {read_csv_sql(header)})"
 
 
-def promote_sql(kind: Kind, header: list[str], variant: Variant | None = None,
-                skip: str | None = None) -> str:
-    """INSERT of the file's rows into the raw table, with lineage; parameters $path, $path_name,
+def promote_sql(kind: Kind, scan: str, skip: str | None = None) -> str:
+    """INSERT of the audited rows (the audit's scan table `scan`: contract names, values already
+    typed and identifiers replaced) into the raw table, with lineage; parameters $path_name,
     $hash, $date, $stream, $run. `skip` names a relation whose `row_number`s (rejected rows) are
     left out; the rows loaded keep their number in the file."""
     cols = [ident(c.warehouse_name) for c in kind.stored_columns]
-    values = [typed_sql(c, kind, variant) for c in kind.stored_columns]
+    values = [ident(c.name) for c in kind.stored_columns]
     lineage = "$path_name, $hash, $date::DATE, _row_number, $stream, $run, current_timestamp"
     where = f" WHERE _row_number NOT IN (SELECT row_number FROM {skip})" if skip else ""
     return (
         f"INSERT INTO {kind.raw_table} ({', '.join(cols)}, _source_file, _content_hash, "
         f"_extract_date, _row_number, _stream, _load_run_id, _loaded_at) "
-        f"SELECT {', '.join(values)}, {lineage} FROM {numbered_rows_sql(header)}{where}"
+        f"SELECT {', '.join(values)}, {lineage} FROM {scan}{where}"
     )

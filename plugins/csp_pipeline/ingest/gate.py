@@ -1,28 +1,31 @@
 """The Great Expectations gate: audits one landed extract before it may be promoted.
 
-GE's SQL datasource returns no rows on DuckDB (upstream GX issues 10738 and 11579), so DuckDB reads
-the CSV (strict, typed, identifiers already replaced) and GE validates pandas frames fetched from it
-in chunks: memory is bounded by the chunk, not the file. Whole-file rules (key uniqueness, row
-volume) run once on a frame of the key columns only.
+DuckDB reads the CSV once (strict, typed, identifiers already replaced) into the audit's scan: a
+DuckDB file of the file's rows as the contract names them (`scan`), bounded in memory and spilling
+to disk. Great Expectations validates that table through its SQL execution engine on DuckDB
+(`gx_duckdb` carries the two fixes it needs): every row rule and whole-file rule (key uniqueness,
+row volume) is a query DuckDB runs on both cores, so neither time nor memory follows pandas. The
+promote then inserts from the scan instead of reading the CSV again.
 
 The audit needs no warehouse: DuckDB reads the file on the caller's connection (in memory), GE
 runs in a context of its own in memory, and each validation result is written to the data
 folder's GE project as a file of its own (`data_docs.store_results`). So audits run on several
 workers at once; only the promote takes the warehouse's single writer.
 
-Reject rules: the gate merges GE's counts over the whole file and judges each rule's tolerance on
-the merged counts (`results.RuleResult.judge`). The rows to reject come from GE too: in a chunk
-where a reject rule failed, GE runs that rule again with result format COMPLETE (every failing
-row's `_row_number`), unless the file is already bound for quarantine (a blocking failure, or a
-reject rule failing on more rows than its tolerance of the most the file can hold), so a clean
-chunk costs nothing more and a hopeless file no more than before.
+Reject rules: each rule's tolerance is judged on GE's counts over the whole file
+(`results.RuleResult.judge`). The rows to reject come from GE too: when a reject rule failed
+within its tolerance, GE runs that rule again with result format COMPLETE (every failing row's
+`_row_number`), unless the file is quarantined anyway (a blocking failure, or a reject rule over
+its tolerance), so a clean file costs nothing more and a hopeless one no more than before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import os
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -34,21 +37,18 @@ import pandas as pd
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 import great_expectations as gx  # noqa: E402  (after quietening its import-time logging)
-from great_expectations.execution_engine import pandas_execution_engine  # noqa: E402
-
-# GE hashes every frame it is given into a batch marker that nothing here reads (a tenth of the
-# audit's time); a threshold of 0 bytes turns that off.
-pandas_execution_engine.HASH_THRESHOLD = 0
 
 from csp_pipeline.core.registry import Kind, Variant  # noqa: E402
-from csp_pipeline.core.sql import ident  # noqa: E402
+from csp_pipeline.core.settings import duckdb_memory_limit  # noqa: E402
+from csp_pipeline.core.sql import ident, literal  # noqa: E402
+from csp_pipeline.ingest import gx_duckdb  # noqa: E402
 from csp_pipeline.ingest.data_docs import file_context, store_results  # noqa: E402
 from csp_pipeline.ingest.extract_sql import audit_sql, read_csv_sql  # noqa: E402
-from csp_pipeline.ingest.header import contract_columns, declared_part, max_rows  # noqa: E402
+from csp_pipeline.ingest.header import contract_columns, declared_part  # noqa: E402
+from csp_pipeline.ingest.landing import DIR_MODE, FILE_MODE  # noqa: E402
 from csp_pipeline.ingest.results import (  # noqa: E402
     SAMPLE_ROWS,
     RuleResult,
-    bound_for_quarantine,
     collect_rejected,
     csv_rejects,
     merge,
@@ -56,8 +56,8 @@ from csp_pipeline.ingest.results import (  # noqa: E402
 )
 from csp_pipeline.ingest.suites import load_suite  # noqa: E402
 
-CHUNK_ROWS = 100_000
 PLAUSIBLE_YEARS = 25  # event dates older than this many years before the extract are implausible
+SCAN_TABLE = "scan"  # the audit's rows, in its scan file
 _context = file_context  # the data folder's GE project (results, Data Docs)
 
 
@@ -81,70 +81,81 @@ def _window(extract_date: str) -> dict[str, datetime]:
 def _memory_context():
     """This process's GE context, in memory: audits on several workers share no GE files but
     the results each writes (`store_results`)."""
+    gx_duckdb.apply()
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = {"globally": False}
     ctx.data_sources.add_pandas("extracts")
     return ctx
 
 
-_CHECKPOINTS: dict[tuple, gx.Checkpoint] = {}
+_SUITES: dict[str, gx.ExpectationSuite] = {}
 
 
-def _checkpoint(kind: Kind, scopes: tuple[str, ...],
-                only: tuple[str, ...] = ()) -> gx.Checkpoint:
-    """A checkpoint running the parts of the kind's suite with these scopes (cached per process);
-    with `only` (rule ids), just those rules, returning every failing row (COMPLETE)."""
-    cache_key = (kind.id, scopes, only)
-    if cache_key not in _CHECKPOINTS:
-        _CHECKPOINTS[cache_key] = _make_checkpoint(kind, scopes, only)
-    return _CHECKPOINTS[cache_key]
-
-
-def _make_checkpoint(kind: Kind, scopes: tuple[str, ...],
-                     only: tuple[str, ...]) -> gx.Checkpoint:
-    ctx = _memory_context()
+def _suite(kind: Kind, scopes: tuple[str, ...], only: tuple[str, ...]) -> gx.ExpectationSuite:
+    """The parts of the kind's suite with these scopes (with `only`, just those rules), added to
+    the context once per process."""
     name = f"{kind.id}.{'+'.join(scopes)}"
     if only:  # the rejected rows of these rules, stored as a validation of their own
         name += ".rejected-rows-" + hashlib.sha1("\n".join(only).encode()).hexdigest()[:8]
-    source = ctx.data_sources.get("extracts")
-    try:
-        asset = source.get_asset(name)
-    except LookupError:
-        asset = source.add_dataframe_asset(name)
-    try:
-        batch = asset.get_batch_definition("whole")
-    except KeyError:
-        batch = asset.add_batch_definition_whole_dataframe("whole")
-    full = load_suite(kind)
-    part = [e for e in full.expectations if e.meta.get("scope") in scopes
-            and (not only or rule_id(e.configuration) in only)]
-    suite = ctx.suites.add_or_update(
-        gx.ExpectationSuite(name=name, expectations=part, meta=full.meta))
+    if name not in _SUITES:
+        full = load_suite(kind)
+        part = [e for e in full.expectations if e.meta.get("scope") in scopes
+                and (not only or rule_id(e.configuration) in only)]
+        _SUITES[name] = _memory_context().suites.add_or_update(
+            gx.ExpectationSuite(name=name, expectations=part, meta=full.meta))
+    return _SUITES[name]
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The audit's scan file, opened by GE (read-only) as the batch its rules run on."""
+
+    path: Path
+    batch: object  # GE's batch definition of its table
+    rows: int
+
+
+def _checkpoint(suite: gx.ExpectationSuite, batch, only: tuple[str, ...],
+                listed: int = SAMPLE_ROWS) -> gx.Checkpoint:
+    """With `only`, GE lists every failing row of those rules, up to `listed` (GE's SQL engine
+    caps even a COMPLETE listing at `partial_unexpected_count`)."""
+    ctx = _memory_context()
+    name = f"{suite.name}@{batch.data_asset.datasource.name}"
     vd = ctx.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=batch, suite=suite))
     return ctx.checkpoints.add_or_update(gx.Checkpoint(
         name=name, validation_definitions=[vd], actions=[],
         result_format={"result_format": "COMPLETE" if only else "SUMMARY",
-                       "partial_unexpected_count": SAMPLE_ROWS,
+                       "partial_unexpected_count": listed if only else SAMPLE_ROWS,
                        "unexpected_index_column_names": ["_row_number"],
                        "return_unexpected_index_query": False},
     ))
 
 
-def _nanoseconds(frame: pd.DataFrame) -> pd.DataFrame:
-    """DuckDB hands dates over as datetime64[us]; GE compares only datetime64[ns] columns
-    vectorised (others one Python call per value), so widen them (a cheap, exact cast)."""
-    for col, dtype in frame.dtypes.items():
-        if pd.api.types.is_datetime64_dtype(dtype) and dtype != "datetime64[ns]":
-            frame[col] = frame[col].astype("datetime64[ns]")
-    return frame
+def _frame_batch(name: str):
+    """The pandas batch the file-shape rules (header, trailing columns) run on."""
+    source = _memory_context().data_sources.get("extracts")
+    try:
+        asset = source.get_asset(name)
+    except LookupError:
+        asset = source.add_dataframe_asset(name)
+    try:
+        return asset.get_batch_definition("whole")
+    except KeyError:
+        return asset.add_batch_definition_whole_dataframe("whole")
 
 
-def _run(kind: Kind, scopes: tuple[str, ...], frame: pd.DataFrame, params: dict,
+def _run(kind: Kind, scopes: tuple[str, ...], data: pd.DataFrame | Scan, params: dict,
          gx_root: Path, only: tuple[str, ...] = ()) -> list:
-    frame = _nanoseconds(frame)
-    result = _checkpoint(kind, scopes, only).run(
-        batch_parameters={"dataframe": frame}, expectation_parameters=params)
+    """GE's results of the kind's rules with these scopes (with `only`, just those rules, listing
+    every failing row) on a frame (the file's shape) or on the scan (its rows)."""
+    suite = _suite(kind, scopes, only)
+    if isinstance(data, Scan):
+        batch, batch_parameters, listed = data.batch, None, max(data.rows, 1)
+    else:
+        batch, batch_parameters, listed = _frame_batch(suite.name), {"dataframe": data}, len(data)
+    result = _checkpoint(suite, batch, only, listed).run(
+        batch_parameters=batch_parameters, expectation_parameters=params)
     store_results(gx_root, result.run_results)
     memory = _memory_context().validation_results_store
     for key in result.run_results:  # kept on disk, not in this process
@@ -153,56 +164,64 @@ def _run(kind: Kind, scopes: tuple[str, ...], frame: pd.DataFrame, params: dict,
     return [r for vr in result.run_results.values() for r in vr.results]
 
 
-def _reject_rows(acc: dict[str, RuleResult], failed: list[str], kind: Kind, frame: pd.DataFrame,
-                 params: dict, gx_root: Path, max_rows: int) -> None:
-    """The chunk's rows failing reject rules, unless the file is bound for quarantine."""
-    if failed and not bound_for_quarantine(acc, max_rows):
-        collect_rejected(acc, _run(kind, ("row",), frame, params, gx_root, tuple(failed)), kind)
-
-
-_CHECKED: dict[str, tuple[str, ...]] = {}
-
-
-def _checked_columns(kind: Kind) -> tuple[str, ...]:
-    """Audit-view columns that a file- or row-scope expectation reads (others are not fetched)."""
-    if kind.id not in _CHECKED:
-        _CHECKED[kind.id] = _suite_columns(kind)
-    return _CHECKED[kind.id]
-
-
-def _suite_columns(kind: Kind) -> tuple[str, ...]:
-    cols: dict[str, None] = {"_row_number": None}
-    for exp in load_suite(kind).expectations:
-        if exp.meta.get("scope") in ("file", "row"):
-            kw = exp.configuration.kwargs
-            names = [kw.get("column"), kw.get("column_A"), kw.get("column_B"),
-                     *(kw.get("column_list") or [])]
-            cols.update((n, None) for n in names if n)
-    return tuple(cols)
-
-
 def scan_sql(kind: Kind, header: list[str], variant: Variant | None = None) -> str:
-    """The audit view, projected to the checked columns, in file order.
+    """The audit view: every contract column, typed and with identifiers replaced, its unparsed
+    text beside it, and `_row_number`, in file order.
 
     DuckDB parses (and checks the UTF-8 of) only the CSV columns a query uses, so the scan also
     computes one flag over every header column: a bad byte anywhere is a rejected row.
     """
     every_field = " AND ".join(f"{ident(h)} IS NULL" for h in header) or "true"
-    view = audit_sql(kind, header, variant, extra=(f"({every_field}) AS _all_fields_read",))
-    columns = ", ".join(ident(c) for c in (*_checked_columns(kind), "_all_fields_read"))
-    return f"SELECT {columns} FROM ({view})"
+    return audit_sql(kind, header, variant, extra=(f"({every_field}) AS _all_fields_read",))
+
+
+def write_scan(con: duckdb.DuckDBPyConnection, kind: Kind, header: list[str], sql_params: dict,
+               target: Path, variant: Variant | None = None) -> int:
+    """Read the file once into `target` (an owner-only DuckDB file: person-level rows); returns
+    its rows."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(target.parent, DIR_MODE)
+    target.unlink(missing_ok=True)
+    con.execute(f"ATTACH {literal(str(target))} AS audit_scan")
+    try:
+        os.chmod(target, FILE_MODE)
+        con.execute(f"CREATE TABLE audit_scan.{SCAN_TABLE} AS {scan_sql(kind, header, variant)}",
+                    sql_params)
+        return con.execute(f"SELECT count(*) FROM audit_scan.{SCAN_TABLE}").fetchone()[0]
+    finally:
+        con.execute("DETACH audit_scan")
+
+
+@contextmanager
+def _opened(path: Path, rows: int, spill_dir: Path) -> Iterator[Scan]:
+    """The scan file as a GE SQL datasource of its own (read-only, the pipeline's memory bound,
+    spilling to `spill_dir`), removed with its engine's connections on leaving."""
+    ctx = _memory_context()
+    name = f"scan-{uuid.uuid4().hex}"
+    config = {"memory_limit": duckdb_memory_limit(), "temp_directory": str(spill_dir)}
+    source = ctx.data_sources.add_sql(
+        name, connection_string=f"duckdb:///{path}",
+        kwargs={"connect_args": {"read_only": True, "config": config}})
+    try:
+        asset = source.add_table_asset(SCAN_TABLE, table_name=SCAN_TABLE)
+        yield Scan(path, asset.add_batch_definition_whole_table("whole"), rows)
+    finally:
+        for checkpoint in [c for c in ctx.checkpoints.all() if c.name.endswith("@" + name)]:
+            ctx.checkpoints.delete(checkpoint.name)
+            ctx.validation_definitions.delete(checkpoint.name)
+        source.get_execution_engine().close()  # both engines' connections closed: DuckDB lets
+        source.get_engine().dispose()  # go of the file (the datasource's own checks table names)
+        ctx.data_sources.delete(name)
 
 
 def audit(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, header: list[str],
-          params: GateParams, sql_params: dict, gx_root: Path,
+          params: GateParams, sql_params: dict, gx_root: Path, scan_path: Path,
           variant: Variant | None = None) -> list[RuleResult]:
     """Validate one extract; returns every rule's result (a failed blocking one, or a reject rule
     over its tolerance, stops promotion; a reject rule within it lists the rows to reject).
 
-    One streaming DuckDB scan of the file: the row rules run chunk by chunk (CHUNK_ROWS) so
-    memory stays bounded; the key columns of every chunk are kept, and the whole-file rules (key
-    uniqueness, row volume) run on them at the end. A file of one chunk is validated in one pass.
-    A file with malformed rows (column count, quoting, encoding) fails on those alone.
+    DuckDB reads the file once into `scan_path` (kept for the promote); GE checks the scan. A
+    file with malformed rows (column count, quoting, encoding) fails on those alone.
     """
     if path.stat().st_size == 0:
         return [RuleResult(expectation="file_not_empty", rule="empty file (0 bytes: no header, "
@@ -217,44 +236,40 @@ def audit(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, header: list[s
         return list(acc.values())  # nothing else can be read reliably from a file of another shape
     merge(acc, _run(kind, ("trailing",), pd.DataFrame(columns=columns), ge_params, gx_root), kind)
 
-    reader = con.execute(scan_sql(kind, header, variant), sql_params)
-    most = max_rows(path)
-    vectors = max(1, CHUNK_ROWS // 2048)
-    first = reader.fetch_df_chunk(vectors)
-    second = reader.fetch_df_chunk(vectors) if len(first) else first
-    keys = None
-    if second.empty:  # the whole file is one chunk (or none): one GE pass
-        failed = merge(acc, _run(kind, ("file", "row"), first, ge_params, gx_root), kind)
-        _reject_rows(acc, failed, kind, first, ge_params, gx_root, most)
-    else:
-        pending, parts = [first, second], []
-        del first, second  # each chunk is freed once validated; only its keys are kept
-        for chunk in _chunks(reader, pending, vectors):
-            parts.append(chunk[["_row_number", *kind.key]])
-            failed = merge(acc, _run(kind, ("row",), chunk, ge_params, gx_root), kind)
-            _reject_rows(acc, failed, kind, chunk, ge_params, gx_root, most)
-        keys = pd.concat(parts, ignore_index=True)
+    rows = write_scan(con, kind, header, sql_params, scan_path, variant)
     rejects = csv_rejects(con)
     if rejects:
         return [rejects]
-    if keys is not None:  # whole-file rules: uniqueness must see every row's key at once
-        merge(acc, _run(kind, ("file",), keys, ge_params, gx_root), kind)
+    with _opened(scan_path, rows, scan_path.parent / "spill") as scan:
+        failed = merge(acc, _run(kind, ("file", "row"), scan, ge_params, gx_root), kind)
+        for result in acc.values():
+            result.judge()
+        if failed and not any(not r.success and r.severity == "blocking" for r in acc.values()):
+            collect_rejected(acc, _run(kind, ("row",), scan, ge_params, gx_root, tuple(failed)),
+                             kind)
     for result in acc.values():
-        result.judge()
+        if result.expectation == COMPOUND_UNIQUE and not result.success and not result.rows:
+            result.rows = _duplicate_rows(con, scan_path, kind.key)
     return list(acc.values())
 
 
-def _chunks(reader: duckdb.DuckDBPyConnection, fetched: list[pd.DataFrame],
-            vectors: int) -> Iterator[pd.DataFrame]:
-    """The chunks in file order; DuckDB reads the next one (on its own threads, the GIL
-    released) while GE validates this one, so the scan and the validation share the cores."""
-    while fetched:
-        yield fetched.pop(0)
-    with ThreadPoolExecutor(1, thread_name_prefix="gate-scan") as scan:
-        ahead = scan.submit(reader.fetch_df_chunk, vectors)
-        while not (chunk := ahead.result()).empty:
-            ahead = scan.submit(reader.fetch_df_chunk, vectors)
-            yield chunk
+COMPOUND_UNIQUE = "expect_compound_columns_to_be_unique"
 
 
-__all__ = ["RuleResult", "GateParams", "audit", "read_csv_sql", "scan_sql"]
+def _duplicate_rows(con: duckdb.DuckDBPyConnection, scan_path: Path,
+                    key: tuple[str, ...]) -> list[int]:
+    """The first rows whose compound key another row shares. GE's SQL engine counts them but
+    lists none (its multicolumn rules return no row index there); the join is GE's own."""
+    cols = [ident(c) for c in key]
+    on = " AND ".join(f"d.{c} = s.{c}" for c in cols)
+    con.execute(f"ATTACH {literal(str(scan_path))} AS audit_scan (READ_ONLY)")
+    try:
+        return [r for (r,) in con.execute(
+            f"SELECT s._row_number FROM audit_scan.{SCAN_TABLE} s JOIN (SELECT {', '.join(cols)} "
+            f"FROM audit_scan.{SCAN_TABLE} GROUP BY ALL HAVING count(*) > 1) d ON {on} "
+            f"ORDER BY 1 LIMIT {SAMPLE_ROWS}").fetchall()]
+    finally:
+        con.execute("DETACH audit_scan")
+
+
+__all__ = ["RuleResult", "GateParams", "audit", "read_csv_sql", "scan_sql", "write_scan"]

@@ -1,7 +1,9 @@
 """One landed extract through write-audit-publish: fingerprint, claim, audit, promote or quarantine.
 
-Rows failing a reject rule (within its tolerance) are left out of the promote, recorded in
-meta.rejected_rows and written, as delivered, to the rejects file in quarantine; the rest loads.
+The rows are inserted from the audit's scan (the file as the gate read and checked it), so the
+file is read once. Rows failing a reject rule (within its tolerance) are left out of the promote,
+recorded in meta.rejected_rows and written, as delivered, to the rejects file in quarantine; the
+rest loads.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import duckdb
 import pandas as pd
 
 from csp_pipeline.core import ledger
-from csp_pipeline.core.reference import register_views
 from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import Settings
+from csp_pipeline.core.sql import literal
 from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest import quarantine
-from csp_pipeline.ingest.audit import Audited, audit_file, audited_rows, sql_params
+from csp_pipeline.ingest.audit import Audited, audit_file, audited_rows
 from csp_pipeline.ingest.extract_sql import promote_sql
+from csp_pipeline.ingest.gate import SCAN_TABLE
 from csp_pipeline.ingest.landing import Extract, fingerprint, read_header, utf8_copy
 from csp_pipeline.ingest.ledger_facts import already_processed, read_facts
 from csp_pipeline.ingest.results import RuleResult, rejections
@@ -80,8 +83,11 @@ def _record_rejections(con, run_id: str, extract: Extract, digest: str) -> None:
          extract.extract_date])
 
 
-def _promote(con: duckdb.DuckDBPyConnection, extract: Extract, header: list[str],
-             sql_params: dict, digest: str, run_id: str, skip: str | None) -> int:
+SCAN = "audit_scan"  # the audit's scan file, attached while its rows are promoted
+
+
+def _promote(con: duckdb.DuckDBPyConnection, extract: Extract, digest: str, run_id: str,
+             skip: str | None) -> int:
     """Replace the kind's rows for this extract date and stream with the file's rows (a
     supplementary delivery adds its rows instead), leaving out the rows in `skip`; returns the
     count promoted."""
@@ -90,9 +96,9 @@ def _promote(con: duckdb.DuckDBPyConnection, extract: Extract, header: list[str]
         con.execute(f"DELETE FROM {kind.raw_table} WHERE _extract_date = ? AND _stream = ?",
                     [extract.extract_date, extract.stream])
         ledger.supersede(con, kind.feed, kind.name, extract.extract_date, extract.stream)
-    promote = dict(sql_params, path_name=extract.path.name, hash=digest,
-                   date=extract.extract_date, stream=extract.stream, run=run_id)
-    con.execute(promote_sql(kind, header, extract.variant, skip), promote)
+    promote = dict(path_name=extract.path.name, hash=digest, date=extract.extract_date,
+                   stream=extract.stream, run=run_id)
+    con.execute(promote_sql(kind, f"{SCAN}.{SCAN_TABLE}", skip), promote)
     return con.execute(f"SELECT count(*) FROM {kind.raw_table} WHERE _content_hash = ? "
                        "AND _extract_date = ?", [digest, extract.extract_date]).fetchone()[0]
 
@@ -103,15 +109,23 @@ def process(settings: Settings, extract: Extract, run_id: str, key: bytes | None
     with connect(settings.warehouse) as con:
         ensure_schema(con)
         facts = read_facts(con, [extract], digests)
-    return promote_audited(settings, extract, audit_file(settings, extract, facts, key), run_id,
-                           key)
+    return promote_audited(settings, extract, audit_file(settings, extract, facts, key), run_id)
 
 
-def promote_audited(settings: Settings, extract: Extract, audited: Audited, run_id: str,
-                    key: bytes | None) -> Outcome:
+def promote_audited(settings: Settings, extract: Extract, audited: Audited,
+                    run_id: str) -> Outcome:
     """Record an audited file's results and promote it, or quarantine it, in one transaction of
     the warehouse's writer. Identical bytes already processed (seen by the audit, or since) are
-    skipped."""
+    skipped. The audit's scan is deleted whatever happens (a file promoted in vain is audited
+    again next run)."""
+    try:
+        return _promote_audited(settings, extract, audited, run_id)
+    finally:
+        audited.discard_scan()
+
+
+def _promote_audited(settings: Settings, extract: Extract, audited: Audited,
+                     run_id: str) -> Outcome:
     kind = extract.kind
     base = Outcome(file=extract.label, feed=kind.feed, kind=kind.name,
                    extract_date=extract.extract_date, status=SKIPPED)
@@ -127,9 +141,13 @@ def promote_audited(settings: Settings, extract: Extract, audited: Audited, run_
         base.warnings = [r.describe(extract.label) for r in failed if r.severity == "warning"]
         for w in base.warnings:
             log.warning(w)
+        blocking = [r for r in failed if r.severity == "blocking"]
+        if not blocking:  # its rows load from the audit's scan (attached outside the transaction)
+            if not audited.scan or not Path(audited.scan).exists():
+                raise RuntimeError(f"{extract.label}: the audit's scan {audited.scan} is missing")
+            con.execute(f"ATTACH {literal(audited.scan)} AS {SCAN} (READ_ONLY)")
         con.execute("BEGIN")
         _record_results(con, run_id, extract, digest, results)
-        blocking = [r for r in failed if r.severity == "blocking"]
         if blocking:
             return _quarantine(settings, con, extract, audited, run_id, blocking, base)
         rejected = rejections(results)
@@ -137,13 +155,8 @@ def promote_audited(settings: Settings, extract: Extract, audited: Audited, run_
         for w in base.rejects:
             log.warning(w)
         rows_rejected = len({row for row, *_ in rejected})
-        # the audit ran elsewhere: a non-UTF-8 file is transcoded again, to be loaded
-        with utf8_copy(extract, settings.data_dir / "work") as readable:
-            if extract.variant is not None:  # its expressions may look values up in ref_<file>
-                register_views(con, settings)
-            rows = _load(con, settings, extract, readable, read_header(readable),
-                         sql_params(extract, readable, key), digest, run_id, results,
-                         audited_rows(results), rejected)
+        rows = _load(con, settings, extract, digest, run_id, results, audited_rows(results),
+                     rejected, rows_rejected)
     base.status, base.rows, base.rows_rejected = ledger.Status.LOADED.value, rows, rows_rejected
     if rows_rejected:
         log.warning("%s: %d row(s) rejected, kept in %s", extract.label, rows_rejected,
@@ -163,9 +176,9 @@ def _quarantine(settings: Settings, con, extract: Extract, audited: Audited, run
     return base
 
 
-def _load(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract, readable: Path,
-          header: list[str], sql_params: dict, digest: str, run_id: str,
-          results: list[RuleResult], audited: int | None, rejected: list) -> int:
+def _load(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract, digest: str,
+          run_id: str, results: list[RuleResult], audited: int | None, rejected: list,
+          rows_rejected: int) -> int:
     """Promote the audited file, leaving out its rejected rows (kept in quarantine), and record
     the delivery, in the transaction promote_audited() began; returns the rows promoted.
 
@@ -173,14 +186,12 @@ def _load(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract, 
     other dates stay (staging keeps each key's latest). Any error before COMMIT rolls all of it
     back: the earlier delivery stays, nothing is half-loaded, no rejection is recorded, and the
     file is processed again on the next run."""
-    rows_rejected = len({row for row, *_ in rejected})
     written: list[Path] = []
     if rejected:
         con.register(REJECTED, pd.DataFrame(
             rejected, columns=["row_number", "column_name", "rule", "value"]))
     try:
-        rows = _promote(con, extract, header, sql_params, digest, run_id,
-                        REJECTED if rejected else None)
+        rows = _promote(con, extract, digest, run_id, REJECTED if rejected else None)
         if audited is not None and rows != audited - rows_rejected:
             raise RuntimeError(f"{extract.label}: {rows} rows promoted but {audited} audited "
                                f"and {rows_rejected} rejected; was the file changed while "
@@ -189,8 +200,11 @@ def _load(con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract, 
             _record_rejections(con, run_id, extract, digest)
             counts = {"in_file": audited, "loaded": rows, "rejected": rows_rejected,
                       "quarantined": 0}
-            written = quarantine.write_rejects(settings, con, extract, readable, header,
-                                               REJECTED, digest, run_id, results, counts)
+            # as delivered: read from the file itself (a non-UTF-8 one transcoded again)
+            with utf8_copy(extract, settings.data_dir / "work") as readable:
+                written = quarantine.write_rejects(
+                    settings, con, extract, readable, read_header(readable), REJECTED, digest,
+                    run_id, results, counts)
         _record_delivery(con, extract, digest, rows, ledger.Status.LOADED, None, run_id,
                          rows_rejected)
         con.execute("COMMIT")

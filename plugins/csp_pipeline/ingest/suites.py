@@ -17,6 +17,7 @@ from pathlib import Path
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
+from great_expectations.expectations.row_conditions import Column
 
 from csp_pipeline.core.reference import parameter
 from csp_pipeline.core.registry import Kind
@@ -63,8 +64,8 @@ def build_suite(kind: Kind) -> gx.ExpectationSuite:
         if col.required:  # a given value that does not parse fails its format rule only
             exps.append(gxe.ExpectColumnValuesToNotBeNull(
                 column=col.name, meta=_meta(sev, "row", "required value present", tol),
-                **({"row_condition": f"`{col.name}{UNPARSED}`.isnull()",
-                    "condition_parser": "pandas"} if parsed_pii else {})))
+                **({"row_condition": Column(col.name + UNPARSED).is_null()}
+                   if parsed_pii else {})))
         if col.type != "VARCHAR" and not col.pii:
             exps.append(gxe.ExpectColumnValuesToBeNull(
                 column=col.name + UNPARSED,

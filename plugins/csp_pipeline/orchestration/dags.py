@@ -224,8 +224,8 @@ def _promote_batch(feed: str, audits: list[dict], run_id: str) -> list[dict]:
             try:
                 extract = _extract(feed, item["path"])
                 saved = Path(item["audit"])
-                outcome = promote_audited(settings, extract, Audited.load(saved), run_id,
-                                          settings.pseudonym_key()).as_dict()
+                outcome = promote_audited(settings, extract, Audited.load(saved),
+                                          run_id).as_dict()
                 saved.unlink()
             except Exception as exc:  # raised below, after the rest of the batch
                 log.exception("%s failed", name)
