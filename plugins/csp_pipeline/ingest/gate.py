@@ -165,8 +165,8 @@ def _run(kind: Kind, scopes: tuple[str, ...], data: pd.DataFrame | Scan, params:
 
 
 def scan_sql(kind: Kind, header: list[str], variant: Variant | None = None) -> str:
-    """The audit view: every contract column, typed and with identifiers replaced, its unparsed
-    text beside it, and `_row_number`, in file order.
+    """The audit view without its row numbers: every contract column, typed and with identifiers
+    replaced, its unparsed text beside it, in file order.
 
     DuckDB parses (and checks the UTF-8 of) only the CSV columns a query uses, so the scan also
     computes one flag over every header column: a bad byte anywhere is a rejected row.
@@ -178,16 +178,24 @@ def scan_sql(kind: Kind, header: list[str], variant: Variant | None = None) -> s
 def write_scan(con: duckdb.DuckDBPyConnection, kind: Kind, header: list[str], sql_params: dict,
                target: Path, variant: Variant | None = None) -> int:
     """Read the file once into `target` (an owner-only DuckDB file: person-level rows); returns
-    its rows."""
+    its rows.
+
+    The rows are stored in file order (DuckDB keeps insertion order, on every thread), so a row's
+    number in the file is its position in the table: the `scan` view adds it as `_row_number`
+    (numbering the rows while reading them, a window over the whole file, took longer than the
+    read itself)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(target.parent, DIR_MODE)
     target.unlink(missing_ok=True)
+    con.execute("SET preserve_insertion_order = true")
     con.execute(f"ATTACH {literal(str(target))} AS audit_scan")
     try:
         os.chmod(target, FILE_MODE)
-        con.execute(f"CREATE TABLE audit_scan.{SCAN_TABLE} AS {scan_sql(kind, header, variant)}",
-                    sql_params)
-        return con.execute(f"SELECT count(*) FROM audit_scan.{SCAN_TABLE}").fetchone()[0]
+        con.execute(f"CREATE TABLE audit_scan.{SCAN_TABLE}_rows AS "
+                    f"{scan_sql(kind, header, variant)}", sql_params)
+        con.execute(f"CREATE VIEW audit_scan.{SCAN_TABLE} AS SELECT rowid + 1 AS _row_number, * "
+                    f"FROM {SCAN_TABLE}_rows")  # unqualified: bound where the view is
+        return con.execute(f"SELECT count(*) FROM audit_scan.{SCAN_TABLE}_rows").fetchone()[0]
     finally:
         con.execute("DETACH audit_scan")
 

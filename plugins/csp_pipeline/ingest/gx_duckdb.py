@@ -60,11 +60,22 @@ def _regex_with_duckdb(original):
 
 
 @cache
-def apply() -> None:
-    """Install the fixes (idempotent)."""
+def buffer_results() -> None:
+    """Fix 1 (idempotent)."""
     SqlAlchemyExecutionEngine.execute_query = _buffered_execute_query(
         SqlAlchemyExecutionEngine.execute_query)
+
+
+@cache
+def regex_operator() -> None:
+    """Fix 2 (idempotent)."""
     for name in _REGEX_USERS:
         module = importlib.import_module(name)
         module.get_dialect_regex_expression = _regex_with_duckdb(
             module.get_dialect_regex_expression)
+
+
+def apply() -> None:
+    """Install both fixes (idempotent)."""
+    buffer_results()
+    regex_operator()
