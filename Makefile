@@ -52,7 +52,6 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_load.py
-	$(BIN)/python benchmarks/bench_gate.py
 	$(BIN)/python benchmarks/bench_night.py
 
 # One Celery worker against two on the same backfill (needs PostgreSQL and Redis on loopback).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import stat
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from csp_pipeline.core.warehouse import connect
 from csp_pipeline.ingest import quarantine
 from csp_pipeline.ingest.landing import discover, fingerprint, secure_tree
 from csp_pipeline.ingest.results import RuleResult
-from csp_pipeline.privacy.retention import purge_expired
+from csp_pipeline.privacy.retention import WORK_MAX_AGE, purge_expired, purge_stale_work
 
 NOW = datetime(2024, 5, 31, 2, 0)
 
@@ -149,3 +150,20 @@ def test_a_quarantined_file_ages_from_its_quarantine_date_and_is_kept_the_grace_
     assert purge_expired(short, today + timedelta(days=QUARANTINE_GRACE_DAYS - 1)) == []
     assert all(p.exists() for p in kept)
     assert sorted(purge_expired(short, today + timedelta(days=QUARANTINE_GRACE_DAYS + 1))) == kept
+
+
+def test_an_audit_hand_over_whose_promote_never_ran_is_deleted_after_two_days(settings):
+    now = datetime(2024, 6, 3, 2, 0)
+    work = settings.data_dir / "work"
+    old_scan, new_scan = work / "scans" / "a.crimes.csv.duckdb", work / "scans" / "b.csv.duckdb"
+    old_audit = work / "audits" / "night-1" / "a.crimes.csv.audit.json"
+    for path in (old_scan, new_scan, old_audit):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    stale = (now - WORK_MAX_AGE - timedelta(minutes=1)).timestamp()
+    for path in (old_scan, old_audit):
+        os.utime(path, (stale, stale))
+    fresh = (now - timedelta(hours=1)).timestamp()
+    os.utime(new_scan, (fresh, fresh))
+    assert sorted(purge_stale_work(settings, now)) == sorted([old_scan, old_audit])
+    assert new_scan.exists() and not old_scan.exists() and not old_audit.exists()

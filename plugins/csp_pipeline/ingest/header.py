@@ -1,8 +1,6 @@
-"""A landed file's header read in contract terms, and the most data rows the file can hold."""
+"""A landed file's header read in contract terms."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from csp_pipeline.core.registry import Kind, Variant
 
@@ -30,13 +28,3 @@ def declared_part(kind: Kind, columns: list[str]) -> list[str]:
     declared = set(kind.column_names)
     last = max((i for i, n in enumerate(columns) if n in declared), default=len(columns) - 1)
     return columns[: last + 1]
-
-
-def max_rows(path: Path) -> int:
-    """An upper bound of the file's data rows: its line breaks (a quoted field may hold more)."""
-    newlines = returns = 0
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            newlines += block.count(b"\n")
-            returns += block.count(b"\r")
-    return max(newlines, returns)

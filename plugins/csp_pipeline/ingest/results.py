@@ -1,8 +1,7 @@
 """A rule's verdict over a whole file (`RuleResult`), how it reads to a person, and how Great
-Expectations' per-chunk results add up to it.
+Expectations' results (of the file's shape, then of its rows) make it up.
 
-Reject rules: GE's counts are merged over the whole file and each rule's tolerance is judged on
-the merged counts (GE's `mostly`, over the file, never per chunk).
+Reject rules: each rule's tolerance is judged on GE's counts over the whole file (GE's `mostly`).
 """
 
 from __future__ import annotations
@@ -103,8 +102,8 @@ def _masked(kind: Kind, cfg) -> bool:
 
 
 def merge(acc: dict[str, RuleResult], results: list, kind: Kind) -> list[str]:
-    """Add GE's results (one chunk, or the whole file) to the file's; returns the ids of the
-    reject rules that failed in them."""
+    """Add GE's results (of the file's shape, or of its rows) to the file's; returns the ids of
+    the reject rules that failed in them."""
     failed_rejects = []
     for r in results:
         cfg = r.expectation_config
@@ -152,7 +151,7 @@ def _explain(rr: RuleResult, cfg, res: dict, success: bool, observed, kind: Kind
 
 
 def collect_rejected(acc: dict[str, RuleResult], results: list, kind: Kind) -> None:
-    """Every failing row of a chunk (GE's COMPLETE results of its failed reject rules)."""
+    """Every failing row of the file (GE's COMPLETE results of its failed reject rules)."""
     for r in results:
         cfg = r.expectation_config
         masked = _masked(kind, cfg)
@@ -170,12 +169,6 @@ def _failing_value(cfg, item: dict) -> object:
     if kw.get("column_list"):
         return {c: item[c] for c in kw["column_list"]}
     return item[kw["column"]]
-
-
-def bound_for_quarantine(acc: dict[str, RuleResult], max_rows: int) -> bool:
-    return any(not r.success and (r.severity == "blocking" or (
-        r.tolerance is not None and r.unexpected_count > r.tolerance * max_rows))
-        for r in acc.values())
 
 
 def show(value: object) -> str:

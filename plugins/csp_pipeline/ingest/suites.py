@@ -6,8 +6,7 @@ Each expectation's meta says its severity (blocking quarantines the file; reject
 rows, and quarantines the file when they are more than its `tolerance`, a share of the file's rows;
 warning is recorded) and its scope: `header` (the file's declared columns, up to the last of them),
 `trailing` (undeclared columns after them: reported, ignored), `file` (whole-file rules such as key
-uniqueness, run on the key columns of every row) or `row` (run chunk by chunk, so memory stays
-bounded).
+uniqueness, row volume) or `row` (each row's values); both run on the audit's scan in DuckDB.
 """
 
 from __future__ import annotations

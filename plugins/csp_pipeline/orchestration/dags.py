@@ -394,10 +394,13 @@ def _dbt_executable() -> str:
 
 @task(pool=WRITER_POOL)
 def purge_expired_extracts() -> dict:
-    from csp_pipeline.privacy.retention import purge_expired
+    from datetime import datetime, timezone
 
-    night = get_current_context()["logical_date"]
-    deleted = purge_expired(Settings.from_env(), night)
+    from csp_pipeline.privacy.retention import purge_expired, purge_stale_work
+
+    settings = Settings.from_env()
+    deleted = purge_expired(settings, get_current_context()["logical_date"])
+    deleted += purge_stale_work(settings, datetime.now(timezone.utc))
     progress.emit("retention", deleted=len(deleted))
     return {"deleted_files": len(deleted)}  # a count: XComs carry no file names
 

@@ -10,7 +10,10 @@ night it is quarantined. They are kept at least `QUARANTINE_GRACE_DAYS` whatever
 window, so that someone can read the alert, fix the file and release it. Rejects files
 (<stem>.rejects.csv and their reports) count from the day their rows were rejected
 (meta.rejected_rows), with the same grace period.
-The `csp_housekeeping` DAG runs it nightly.
+The `csp_housekeeping` DAG runs it nightly, and `purge_stale_work`: an audit hands its scan (the
+file's rows, pseudonymised) and results to the promote under `<data>/work/`, and the promote
+deletes them; a promote that never ran (a run stopped between the two) leaves them, so work files
+older than `WORK_MAX_AGE` are deleted.
 Each deletion is logged to meta.retention_log and to the Python log. Files that were never loaded
 stay: they still have to be processed (or released from quarantine).
 """
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 
 REPORT_SUFFIXES = (".report.json", ".report.md")  # beside a quarantined file
 QUARANTINE_GRACE_DAYS = 30  # a quarantined or rejects file is never deleted sooner
+WORK_MAX_AGE = timedelta(days=2)  # longer than any night's run
+WORK_FOLDERS = ("scans", "audits")  # under <data>/work: the audit's hand-over to the promote
 
 
 @dataclass(frozen=True)
@@ -132,3 +137,16 @@ def purge_expired(settings: Settings, now: datetime | date,
                      f.reason, f.extract_date, days)
             deleted.append(f.path)
     return deleted
+
+
+def purge_stale_work(settings: Settings, now: datetime) -> list[Path]:
+    """Delete audit hand-overs (scans, results) last written before now - WORK_MAX_AGE; returns
+    them. Tonight's are younger: a run in progress keeps its own."""
+    cutoff = (now - WORK_MAX_AGE).timestamp()
+    stale = [p for folder in WORK_FOLDERS
+             for p in sorted((settings.data_dir / "work" / folder).rglob("*"))
+             if p.is_file() and not p.is_symlink() and p.stat().st_mtime < cutoff]
+    for path in stale:
+        path.unlink()
+        log.info("retention: deleted stale work file %s (a promote that never ran)", path)
+    return stale
