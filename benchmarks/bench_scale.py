@@ -261,6 +261,9 @@ def report(small: dict, measured: list[dict], nights: dict, largest: int) -> str
             f"{run['wall'] / f['wall']:.2f} |",
             f"| {rows:,} rows: added to a night (run - fixed cost) | {m['added']:.1f} | | "
             f"{m['added'] / f['wall']:.2f} |",
+            f"| {rows:,} rows: gate + promote inside `csp run` (audit {_stage(run, 'audit'):.1f} "
+            f"+ promote {_stage(run, 'promote'):.1f}) | {_gate(run):.1f} | | "
+            f"{_gate(run) / f['wall']:.2f} |",
             f"| {rows:,} rows: audit alone (scan {m['alone']['scan']:.1f} s) | "
             f"{m['alone']['audit']:.1f} | {m['alone']['rss_mb']:.0f} | "
             f"{rows / m['alone']['audit'] / 1e6:.2f}M rows/s |"]
@@ -269,6 +272,8 @@ def report(small: dict, measured: list[dict], nights: dict, largest: int) -> str
         lines += [f"| 10k-row night on 100k history | {s['wall']:.1f} | {s['rss_mb']:.0f} | |",
                   f"| 10k-row night on {largest:,} history | {g['wall']:.1f} | {g['rss_mb']:.0f} | "
                   f"{g['wall'] / s['wall']:.2f}x the 100k-history night |"]
+    lines += ["", "Targets of issue 17, from the figures above:", "",
+              *targets(small, measured, nights)]
     lines += ["", "Per-stage seconds (Airflow task durations; the rest of the wall time is Airflow "
               "start-up, DAG parsing and dag.test() scheduling):", ""]
     lines.append(f"- {SMALL} rows: {breakdown(small['stages'])}")
@@ -277,6 +282,34 @@ def report(small: dict, measured: list[dict], nights: dict, largest: int) -> str
     for label, n in nights.items():
         lines.append(f"- 10k-row night on {label} history: {breakdown(n['stages'])}")
     return "\n".join(lines) + "\n"
+
+
+def _stage(run: dict, name: str) -> float:
+    return run["stages"].get(name, 0.0)
+
+
+def _gate(run: dict) -> float:
+    return _stage(run, "audit") + _stage(run, "promote")
+
+
+def targets(small: dict, measured: list[dict], nights: dict) -> list[str]:
+    """Each target of the issue, met or missed, from this run's figures."""
+    big = measured[-1]
+    rows, floor_s = big["rows"], big["floor"]["wall"]
+    checks = [
+        (f"what {rows:,} rows add to a night <= 3x the floor", big["added"] / floor_s <= 3,
+         f"{big['added'] / floor_s:.2f}x (gate + promote alone {_gate(big['run']) / floor_s:.2f}x)"),
+        (f"peak RSS of the {rows:,}-row `csp run` <= 2 GiB", big["run"]["rss_mb"] <= 2048,
+         f"{big['run']['rss_mb']:.0f} MiB"),
+        ("fixed cost of a night <= 60 s", small["wall"] <= 60, f"{small['wall']:.1f} s"),
+        (f"audit alone of {rows:,} rows >= 1M rows/s", rows / big["alone"]["audit"] >= 1e6,
+         f"{rows / big['alone']['audit'] / 1e6:.2f}M rows/s (the floor itself: "
+         f"{rows / floor_s / 1e6:.2f}M rows/s)")]
+    if nights:
+        ratio = nights["long"]["wall"] / nights["short"]["wall"]
+        checks.append(("10k-row night on the long history <= 1.2x on 100k", ratio <= 1.2,
+                       f"{ratio:.2f}x"))
+    return [f"- {'met' if ok else 'MISSED'}: {what}: {got}" for what, ok, got in checks]
 
 
 if __name__ == "__main__":
