@@ -8,12 +8,25 @@ into results.json, from which `tools/faults_table.py` renders the README's "Faul
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 RESULTS = Path(__file__).with_name("results.json")
 _RECORDS: dict[str, dict] = {}
+# What changes from run to run in a message, so that the README's table changes only with what
+# the pipeline says: temporary folders, process ids, clock times.
+_VOLATILE = [(re.compile(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/\s'\"]+"), "<tmp>"),
+             (re.compile(r"\bpid \d+"), "pid <pid>"),
+             (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)?"),
+              "<time>")]
+
+
+def stable(message: str) -> str:
+    for pattern, placeholder in _VOLATILE:
+        message = pattern.sub(placeholder, message)
+    return message
 
 
 def pytest_collection_modifyitems(items):
@@ -37,6 +50,7 @@ def fault(request):
     record: dict = {}
     yield record
     if record.get("case"):
+        record["message"] = stable(str(record.get("message", "")))
         record["survived"] = bool(getattr(request.node, "fault_passed", False))
         _RECORDS[record["case"]] = record
 

@@ -42,7 +42,7 @@ from csp_pipeline.core.registry import Kind, Variant  # noqa: E402
 from csp_pipeline.core.settings import duckdb_memory_limit  # noqa: E402
 from csp_pipeline.core.sql import ident, literal  # noqa: E402
 from csp_pipeline.ingest import gx_duckdb  # noqa: E402
-from csp_pipeline.ingest.data_docs import file_context, store_results  # noqa: E402
+from csp_pipeline.ingest.data_docs import store_results  # noqa: E402
 from csp_pipeline.ingest.extract_sql import audit_sql, read_csv_sql  # noqa: E402
 from csp_pipeline.ingest.header import contract_columns, declared_part  # noqa: E402
 from csp_pipeline.ingest.landing import DIR_MODE, FILE_MODE  # noqa: E402
@@ -58,7 +58,6 @@ from csp_pipeline.ingest.suites import load_suite  # noqa: E402
 
 PLAUSIBLE_YEARS = 25  # event dates older than this many years before the extract are implausible
 SCAN_TABLE = "scan"  # the audit's rows, in its scan file
-_context = file_context  # the data folder's GE project (results, Data Docs)
 
 
 @dataclass
@@ -110,7 +109,6 @@ def _suite(kind: Kind, scopes: tuple[str, ...], only: tuple[str, ...]) -> gx.Exp
 class Scan:
     """The audit's scan file, opened by GE (read-only) as the batch its rules run on."""
 
-    path: Path
     batch: object  # GE's batch definition of its table
     rows: int
 
@@ -212,7 +210,7 @@ def _opened(path: Path, rows: int, spill_dir: Path) -> Iterator[Scan]:
         kwargs={"connect_args": {"read_only": True, "config": config}})
     try:
         asset = source.add_table_asset(SCAN_TABLE, table_name=SCAN_TABLE)
-        yield Scan(path, asset.add_batch_definition_whole_table("whole"), rows)
+        yield Scan(asset.add_batch_definition_whole_table("whole"), rows)
     finally:
         for checkpoint in [c for c in ctx.checkpoints.all() if c.name.endswith("@" + name)]:
             ctx.checkpoints.delete(checkpoint.name)
