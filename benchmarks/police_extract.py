@@ -11,7 +11,8 @@ from csp_pipeline.core.registry import load_registry
 
 def write_police_extract(path: Path, rows: int, first: int = 0) -> Path:
     """Rows numbered from `first` (their crime and incident ids follow the number), spread over
-    five months, 14 crime types, 40 wards and 9,999 LSOAs."""
+    five months, 14 crime types, 40 wards and 9,999 LSOAs; the LSOA names (`Hartlepool 042A`)
+    place every row in Hartlepool, so the published marts have an area."""
     kind = load_registry().kind("police", "crimes")
     types = list(kind.column("Crime type").values)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -23,7 +24,7 @@ def write_police_extract(path: Path, rows: int, first: int = 0) -> Path:
                  -1.2 - (i % 1000) / 10000.0 AS "Longitude", 54.6 + (i % 1000) / 10000.0 AS "Latitude",
                  'On or near Street ' || (i % 300) AS "Location",
                  'E0100' || lpad((i % 9999)::VARCHAR, 4, '0') AS "LSOA code",
-                 'Hartlepool 00' || (i % 90) AS "LSOA name",
+                 'Hartlepool ' || lpad((i % 90)::VARCHAR, 3, '0') || 'A' AS "LSOA name",
                  list_extract($types, 1 + (i % {len(types)})::INTEGER) AS "Crime type",
                  'Under investigation' AS "Last outcome category", NULL AS "Context",
                  'INC' || lpad(i::VARCHAR, 9, '0') AS "Incident ID",

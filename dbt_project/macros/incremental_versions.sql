@@ -3,33 +3,43 @@
    Full refresh: the latest version of every key (newest extract date, then last row), as
    latest_version() does. Incremental run: only the keys touched since the last run are
    re-derived from raw:
-     - keys in raw rows loaded in the last `incremental_lookback_days` (default 3) before the
-       newest load already in the target (a late-promoted load is still picked up), and
+     - keys in the loads this target has not processed yet (unprocessed_loads: loads of the last
+       `incremental_lookback_days` (default 3) before the newest load already in the target,
+       that the target holds no row of; a late-promoted load is still picked up, while a load
+       already processed is not read again however recent it is), and
      - keys whose current version came from a delivery that a re-issued extract for the same
        extract date has since replaced (its content hash is no longer in raw): they fall back to
        their newest remaining version, or are deleted by delete_withdrawn_versions() when none is
        left.
    For every touched key the latest version is chosen over ALL its raw versions, exactly as in a
    full refresh, so an older extract loaded late (a backfill) never overrides a newer version.
+   What a night reads thus follows the night's loads, not the history (nor a large load of the
+   days before, e.g. a backfill).
 
    The target (this) must carry extract_date, content_hash, source_row_number and loaded_at.
    `target_keys` are the key columns' names in the target when staging renames them. #}
 {% macro incremental_latest_version(relation, key_columns, target_keys=none) -%}
 {%- set tkeys = target_keys or key_columns -%}
 {%- if is_incremental() -%}
-with new_rows as (
-    select distinct {{ key_columns | join(', ') }}, _extract_date
-    from {{ relation }}
-    where _loaded_at > (select coalesce(max(loaded_at), timestamp '1900-01-01') from {{ this }})
-                       - interval '{{ var("incremental_lookback_days", 3) }} days'
+with new_loads as (
+    {{ unprocessed_loads(relation) }}
+),
+
+new_rows as (
+    select distinct {% for k in key_columns %}r.{{ k }}, {% endfor %}r._extract_date
+    from {{ relation }} as r
+    semi join new_loads as l
+        on l._extract_date = r._extract_date and l._content_hash = r._content_hash
+        and l._loaded_at = r._loaded_at
+    where r._loaded_at > {{ lookback_start() }}
 ),
 
 superseded as (
     select {% for k in key_columns %}t.{{ tkeys[loop.index0] }} as {{ k }}{{ ", " if not loop.last }}{% endfor %}
     from {{ this }} as t
-    where t.extract_date in (select _extract_date from new_rows)
+    where t.extract_date in (select new_loads._extract_date from new_loads)
       and not exists (
-          select 1 from {{ relation }} as r
+          select 1 from {{ deliveries_in(relation, 'select new_loads._extract_date from new_loads') }} as r
           where r._extract_date = t.extract_date and r._content_hash = t.content_hash
       )
 ),
@@ -54,13 +64,58 @@ qualify row_number() over (
 {%- endmacro %}
 
 
+{# Start of the lookback window: `incremental_lookback_days` before the newest load the target
+   holds. Raw tables grow in load order, so a filter on _loaded_at skips older row groups. #}
+{% macro lookback_start() -%}
+((select coalesce(max(loaded_at), timestamp '1900-01-01') from {{ this }})
+    - interval '{{ var("incremental_lookback_days", 3) }} days')
+{%- endmacro %}
+
+
+{# Loads (extract date, content hash, load time) of the lookback window that the target holds
+   no row of: the loads an incremental run has to read. Both sides are reduced to their few
+   distinct loads before they are compared, so nothing the size of the history is hashed. A load
+   whose every row lost to a newer version leaves no row behind and is read again until it
+   leaves the window (the result is the same; only the cost is repeated). #}
+{% macro unprocessed_loads(relation) -%}
+select raw_loads._extract_date, raw_loads._content_hash, raw_loads._loaded_at
+from (
+    select distinct _extract_date, _content_hash, _loaded_at from {{ relation }}
+    where _loaded_at > {{ lookback_start() }}
+) as raw_loads
+where not exists (
+    select 1
+    from (
+        select distinct extract_date, content_hash, loaded_at from {{ this }}
+        where loaded_at > {{ lookback_start() }}
+    ) as done
+    where done.extract_date = raw_loads._extract_date
+      and done.content_hash = raw_loads._content_hash
+      and done.loaded_at = raw_loads._loaded_at
+)
+{%- endmacro %}
+
+
+{# The deliveries (extract date, content hash) now in raw for the extract dates `dates_sql`
+   selects, as a subquery: what a stored version is checked against to see whether a re-issue
+   replaced its delivery (a handful of rows to hash, not the raw table). #}
+{% macro deliveries_in(relation, dates_sql) -%}
+(select distinct _extract_date, _content_hash from {{ relation }}
+ where _extract_date in ({{ dates_sql }}))
+{%- endmacro %}
+
+
 {# In an incremental run, keep only versions that differ from the one already stored, so the
    lookback re-reading a recent load rewrites nothing (processed_at and previous_month keep the
    values of the run that actually changed the row). `latest` is the CTE with the raw columns. #}
 {% macro only_changed_versions(latest_alias, key_columns, target_keys=none) -%}
 {%- set tkeys = target_keys or key_columns -%}
 {%- if is_incremental() %}
-left join {{ this }} as stored
+left join (  -- the stored rows of the keys read, not a hash table of every stored key
+    select s.* from {{ this }} as s
+    semi join {{ latest_alias }} as l
+        on {% for k in key_columns %}s.{{ tkeys[loop.index0] }} = l.{{ k }}{{ " and " if not loop.last }}{% endfor %}
+) as stored
     on {% for k in key_columns %}stored.{{ tkeys[loop.index0] }} = {{ latest_alias }}.{{ k }}{{ " and " if not loop.last }}{% endfor %}
 where stored.{{ tkeys[0] }} is null
    or stored.extract_date <> {{ latest_alias }}._extract_date
@@ -81,14 +136,13 @@ where stored.{{ tkeys[0] }} is null
    key has no version left in raw (the re-issue dropped the record). #}
 {% macro delete_withdrawn_versions(relation) -%}
 {%- if is_incremental() -%}
+{%- set recent_dates -%}
+select distinct _extract_date from {{ relation }} where _loaded_at > {{ lookback_start() }}
+{%- endset -%}
 delete from {{ this }} as t
-where t.extract_date in (
-        select distinct _extract_date from {{ relation }}
-        where _loaded_at > (select coalesce(max(loaded_at), timestamp '1900-01-01') from {{ this }})
-                           - interval '{{ var("incremental_lookback_days", 3) }} days'
-    )
+where t.extract_date in ({{ recent_dates }})
   and not exists (
-        select 1 from {{ relation }} as r
+        select 1 from {{ deliveries_in(relation, recent_dates) }} as r
         where r._extract_date = t.extract_date and r._content_hash = t.content_hash
     )
 {%- else -%}
@@ -152,15 +206,16 @@ where coalesce(s.n, 0) <> coalesce(a.n, 0)
 with recent as (
     select distinct _extract_date, _stream, _content_hash
     from {{ relation }}
-    where _loaded_at > (select coalesce(max(loaded_at), timestamp '1900-01-01') from {{ this }})
-                       - interval '{{ var("incremental_lookback_days", 3) }} days'
+    where _loaded_at > {{ lookback_start() }}
 ),
 
 changed as (
     select distinct recent._extract_date, recent._stream
     from recent
     where not exists (
-        select 1 from {{ this }} as t
+        select 1
+        from (select distinct extract_date, stream, content_hash from {{ this }}
+              where extract_date in (select recent._extract_date from recent)) as t
         where t.extract_date = recent._extract_date and t.stream = recent._stream
           and t.content_hash = recent._content_hash
     )
@@ -176,12 +231,14 @@ select * from {{ relation }}
 
 
 {# Post-hook for incremental_changed_downloads: delete stored rows whose delivery is no longer in
-   raw (a download replaced by one with no rows). One scan of three lineage columns. #}
+   raw (a download replaced by one with no rows). One scan of three lineage columns of each side,
+   compared as their few distinct downloads. #}
 {% macro delete_withdrawn_downloads(relation) -%}
 {%- if is_incremental() -%}
 delete from {{ this }} as t
 where not exists (
-    select 1 from {{ relation }} as r
+    select 1
+    from (select distinct _extract_date, _stream, _content_hash from {{ relation }}) as r
     where r._extract_date = t.extract_date and r._stream = t.stream
       and r._content_hash = t.content_hash
 )

@@ -54,6 +54,18 @@ area_names as (  -- each area under its name and the name's part before a comma
     select la_code, lower(trim(split_part(la_name, ',', 1))) from {{ ref('ref_areas') }}
 ),
 
+lsoa_name_areas as (  -- the area each distinct LSOA name names: the pattern runs once a name,
+    -- not once a record (the same few thousand names recur in every month of history)
+    select names.lsoa_name, named.la_code
+    from (
+        select lsoa_name from {{ ref('stg_police__crimes') }}
+        union
+        select lsoa_name from {{ ref('stg_police__street') }}
+    ) as names
+    inner join area_names as named
+        on named.name_key = lower(regexp_extract(names.lsoa_name, '^(.*\S)\s+[0-9]{3}[A-Z]$', 1))
+),
+
 placed as (
     select
         records.*,
@@ -63,8 +75,7 @@ placed as (
         partner_months.month is not null as partner_covers_month
     from records
     left join {{ ref('ref_wards') }} as wards on wards.ward_code = records.ward_code
-    left join area_names as named
-        on named.name_key = lower(regexp_extract(records.lsoa_name, '^(.*\S)\s+[0-9]{3}[A-Z]$', 1))
+    left join lsoa_name_areas as named on named.lsoa_name = records.lsoa_name
     left join {{ ref('ref_lsoa_wards') }} as lookup on lookup.lsoa_code = records.lsoa_code
     left join partner_months
         on partner_months.force_key = lower(records.force)
