@@ -323,9 +323,10 @@ def dbt_models(profile):
         profile_config=profile,
         # One dbt invocation (in process: no Python start-up, one parse) builds every node;
         # per-node invocations cost ~2 s each in start-up and parsing, most of a small night.
-        execution_config=ExecutionConfig(execution_mode=ExecutionMode.WATCHER,
-                                         invocation_mode=InvocationMode.DBT_RUNNER,
-                                         dbt_executable_path=_dbt_executable()),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER,
+            dbt_executable_path=_dbt_executable(),
+            setup_operator_args={"invocation_mode": InvocationMode.SUBPROCESS}),
         # Tests run once all models are built: relationship tests have two parents, and a
         # per-model test task could run before its second parent exists. No per-model
         # Assets (cosmos would emit one per model that no DAG declares, warning on each);
