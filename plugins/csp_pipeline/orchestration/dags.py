@@ -346,14 +346,15 @@ def dbt_models(profile):
 
 
 def _node_tasks_after_the_build(group) -> None:
-    """Each node's task reads its result once the build has ended (however it ended): cosmos
-    lets them start beside it and wait, which `dag.test()` (one task at a time, in any order
-    among the ready ones) would turn into a wait that never ends."""
+    """Each node's task reads its result once the build has succeeded or failed (a failed
+    build still reports the nodes it built); it is skipped when the build never ran. cosmos
+    lets them start beside the build and wait, which `dag.test()` (one task at a time, in any
+    order among the ready ones) would turn into a wait that never ends."""
     build = _build_task(group)
     for node in group.iter_tasks():  # nested groups included
         if node is not build and hasattr(node, "producer_task_id") and not node.upstream_list:
             build >> node
-            node.trigger_rule = "all_done"
+            node.trigger_rule = "one_done"
 
 
 def _build_task(group):
