@@ -2,14 +2,15 @@
 one police extract of 1M and of 10M rows, against the DuckDB floor on the same file, in one run.
 
     .venv/bin/python benchmarks/bench_scale.py [--rows 1000000,10000000] [--repeat 3]
-        [--tmp /tmp/csp-bench-scale] [--results benchmarks/RESULTS.md]
+        [--tmp /tmp/csp-bench-scale] [--results benchmarks/RESULTS.md] [--only fixed]
 
 For each size: the floor (a typed `read_csv` into a file database, then one GROUP BY over month,
 ward and crime type, in a fresh process), then `csp run` on a fresh data folder holding only that
 file. A 100-row `csp run` measures the fixed cost of a night (Airflow, dbt and docs start-up);
 what the rows add is the run minus that. Then one more night of 10k rows on top of the largest
 run's warehouse, against the same night on top of 100k rows of history. The 1M case and the
-100-row run are medians of `--repeat` runs; the others run once (they are long).
+100-row run are medians of `--repeat` runs; the others run once (they are long). `--only fixed`
+measures the 100-row night alone, prints it and each run's breakdown, and writes no file.
 
 Peak RSS is the whole process tree's (the `csp run` process and every child, dbt included),
 sampled every 0.1 s. The per-stage breakdown comes from Airflow's own task records (durations of
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -86,7 +88,7 @@ STAGES = {"discover": "find + fingerprint", "audit": "audit", "process": "promot
 
 def tree_run(cmd: list[str], env: dict) -> dict:
     """Run `cmd`; wall time and the peak summed RSS of it and all its descendants."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     log = tempfile.TemporaryFile()  # not a pipe: a full pipe would stop the run
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     root, peak = psutil.Process(proc.pid), 0
@@ -108,7 +110,15 @@ def tree_run(cmd: list[str], env: dict) -> dict:
     log.close()
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{out[-4000:]}")
-    return {"wall": time.perf_counter() - started, "rss_mb": peak / 2**20, "out": out}
+    return {"wall": time.perf_counter() - started, "rss_mb": peak / 2**20, "out": out,
+            "cpu": _children_cpu() - cpu}
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children: less sensitive than
+    wall time to what else the machine is doing."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def write_extract(path: Path, rows: int, first: int = 0) -> Path:
@@ -210,6 +220,14 @@ def night_on(folder: Path, label: str) -> dict:
     return result
 
 
+def fixed_cost_run(tmp: Path) -> dict:
+    """The 100-row night on a fresh data folder (Airflow, dbt and docs start-up)."""
+    run = csp_run(fresh(tmp / "run_small", write_extract(tmp / f"police_{SMALL}.csv", SMALL)))
+    print(f"  {SMALL}-row night: {run['wall']:.1f} s ({run['cpu']:.1f} CPU s, load "
+          f"{os.getloadavg()[0]:.1f}); {breakdown(run['stages'])}", flush=True)
+    return run
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", default="1000000,10000000")
@@ -217,14 +235,15 @@ def main() -> None:
     ap.add_argument("--tmp", type=Path, default=Path("/tmp/csp-bench-scale"))
     ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     ap.add_argument("--skip-history", action="store_true")
+    ap.add_argument("--only", choices=["fixed"], help="fixed: the 100-row night alone")
     args = ap.parse_args()
     args.tmp.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.rows.split(",")]
-    small_file = write_extract(args.tmp / f"police_{SMALL}.csv", SMALL)
-    small = median_run([csp_run(fresh(args.tmp / "run_small", small_file))
-                        for _ in range(args.repeat)])
+    small = median_run([fixed_cost_run(args.tmp) for _ in range(args.repeat)])
     print(f"fixed cost ({SMALL}-row night): {small['wall']:.1f} s, peak RSS "
           f"{small['rss_mb']:.0f} MiB; " + breakdown(small["stages"]), flush=True)
+    if args.only == "fixed":
+        return
     measured = [measure_size(rows, args.tmp, args.repeat, small) for rows in sizes]
     nights = {}
     if not args.skip_history:  # the largest run's folder is the long history

@@ -7,14 +7,20 @@ from pathlib import Path
 import duckdb
 
 from csp_pipeline.core.registry import load_registry
+from csp_pipeline.core.settings import DBT_PROJECT_DIR
+
+WARDS = DBT_PROJECT_DIR / "seeds" / "bundled_ref_wards.csv"
 
 
 def write_police_extract(path: Path, rows: int, first: int = 0) -> Path:
     """Rows numbered from `first` (their crime and incident ids follow the number), spread over
-    five months, 14 crime types, 40 wards and 9,999 LSOAs; the LSOA names (`Hartlepool 042A`)
-    place every row in Hartlepool, so the published marts have an area."""
+    five months, 14 crime types, 40 of the bundled reference's wards and 9,999 LSOAs; the LSOA
+    names (`Hartlepool 042A`) place every row in Hartlepool, so the marts attribute them to areas
+    and the report has pages."""
     kind = load_registry().kind("police", "crimes")
     types = list(kind.column("Crime type").values)
+    wards = [w for (w,) in duckdb.sql(f"SELECT ward_code FROM read_csv('{WARDS}') ORDER BY 1 "
+                                     "LIMIT 40").fetchall()]
     path.parent.mkdir(parents=True, exist_ok=True)
     duckdb.execute(f"""
         COPY (
@@ -29,7 +35,7 @@ def write_police_extract(path: Path, rows: int, first: int = 0) -> Path:
                  'Under investigation' AS "Last outcome category", NULL AS "Context",
                  'INC' || lpad(i::VARCHAR, 9, '0') AS "Incident ID",
                  '2024-0' || (1 + i % 5) || '-1' || (i % 9) AS "Recorded date",
-                 'E0500' || lpad((100 + i % 40)::VARCHAR, 4, '0') AS "Ward code"
+                 list_extract($wards, 1 + (i % {len(wards)})::INTEGER) AS "Ward code"
           FROM range({first}, {first + rows}) t(i)
-        ) TO '{path}' (HEADER, DELIMITER ',')""", {"types": types})
+        ) TO '{path}' (HEADER, DELIMITER ',')""", {"types": types, "wards": wards})
     return path

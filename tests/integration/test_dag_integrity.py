@@ -49,8 +49,40 @@ def test_writers_use_the_single_duckdb_pool(dagbag):
     feed = dagbag.dags["csp_feed_fire"]
     assert feed.get_task("process").pool == "duckdb_writer"
     warehouse = dagbag.dags["csp_warehouse"]
-    dbt_tasks = [t for t in warehouse.tasks if t.task_id.startswith("dbt.")]
+    dbt_tasks = [t for t in warehouse.tasks if t.task_id.startswith("dbt.")
+                 and type(t).__name__ != "EmptyOperator"]  # cosmos's marker: never runs
     assert dbt_tasks and all(t.pool == "duckdb_writer" for t in dbt_tasks)
+
+
+def test_dbt_builds_in_one_run_with_a_task_per_node(dagbag):
+    """One `dbt build` (no Python start-up and no parse per node: those were most of a small
+    night), and still one task per seed and model, each after that build, so an operator sees
+    which model failed and can retry it alone; then every test, in process; the docs start
+    from the build's parse."""
+    import json
+
+    from cosmos.constants import InvocationMode
+
+    from csp_pipeline.core.settings import DBT_PROJECT_DIR
+
+    warehouse = dagbag.dags["csp_warehouse"]
+    build = warehouse.get_task("dbt.dbt_producer_watcher")
+    # The build as a dbt process: in process, cosmos turns every dbt event into JSON (slower).
+    assert build.invocation_mode == InvocationMode.SUBPROCESS
+    assert build.base_cmd == ["build"] and build.retries == 0
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    nodes = {f"dbt.{n['name']}_{'seed' if n['resource_type'] == 'seed' else 'run'}"
+             for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")}
+    node_tasks = {t.task_id for t in warehouse.tasks if hasattr(t, "producer_task_id")}
+    assert node_tasks == nodes and len(nodes) > 50
+    for task_id in node_tasks:  # after the build, succeeded or failed (never while it runs)
+        task = warehouse.get_task(task_id)
+        assert task.trigger_rule == "one_done" or task.upstream_task_ids <= node_tasks, task_id
+        assert build.task_id in task.get_flat_relative_ids(upstream=True), task_id
+    tests = warehouse.get_task("dbt.dbt_project_test")
+    assert tests.invocation_mode == InvocationMode.DBT_RUNNER
+    assert node_tasks <= tests.get_flat_relative_ids(upstream=True)
+    assert warehouse.get_task("dbt_docs").cache_dir == build.cache_dir
 
 
 def test_warehouse_build_is_scheduled_by_every_feed_asset(dagbag):

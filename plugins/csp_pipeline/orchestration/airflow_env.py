@@ -26,6 +26,9 @@ def apply(settings: Settings) -> None:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": telemetry,
+        # dbt's partial-parse state, per deployment: cosmos's default (/tmp/cosmos) is shared
+        # by every data folder on the machine, each of which invalidates the others' parse.
+        "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos"),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",  # into log files: the terminal shows progress
         "DBT_SEND_ANONYMOUS_USAGE_STATS": telemetry,
         "GX_ANALYTICS_ENABLED": telemetry,

@@ -308,19 +308,25 @@ def _dbt_profile():
 
 
 def dbt_models(profile):
-    """The dbt project as one task per model (astronomer-cosmos, from the pre-built manifest),
+    """The dbt project as one `dbt build` (astronomer-cosmos's watcher mode, from the pre-built
+    manifest) with one Airflow task per seed and model that reports that node's own result,
     then every dbt test."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import LoadMode, TestBehavior
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-    return DbtTaskGroup(
+    group = DbtTaskGroup(
         group_id="dbt",
         project_config=ProjectConfig(
             dbt_project_path=DBT_PROJECT_DIR,
             manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
         ),
         profile_config=profile,
-        execution_config=ExecutionConfig(dbt_executable_path=_dbt_executable()),
+        # One dbt invocation (in process: no Python start-up, one parse) builds every node;
+        # per-node invocations cost ~2 s each in start-up and parsing, most of a small night.
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER,
+            dbt_executable_path=_dbt_executable(),
+            setup_operator_args={"invocation_mode": InvocationMode.SUBPROCESS}),
         # Tests run once all models are built: relationship tests have two parents, and a
         # per-model test task could run before its second parent exists. No per-model
         # Assets (cosmos would emit one per model that no DAG declares, warning on each);
@@ -334,17 +340,40 @@ def dbt_models(profile):
         operator_args={"install_deps": False, "pool": WRITER_POOL,
                        "callback": "csp_pipeline.transform.dbt_results.announce"},
     )
+    _build_task(group).retries = 0  # cosmos skips a retried build: each node's task retries it
+    _node_tasks_after_the_build(group)
+    return group
 
 
-def dbt_docs(profile):
+def _node_tasks_after_the_build(group) -> None:
+    """Each node's task reads its result once the build has succeeded or failed (a failed
+    build still reports the nodes it built); it is skipped when the build never ran. cosmos
+    lets them start beside the build and wait, which `dag.test()` (one task at a time, in any
+    order among the ready ones) would turn into a wait that never ends."""
+    build = _build_task(group)
+    for node in group.iter_tasks():  # nested groups included
+        if node is not build and hasattr(node, "producer_task_id") and not node.upstream_list:
+            build >> node
+            node.trigger_rule = "one_done"
+
+
+def _build_task(group):
+    from cosmos.constants import PRODUCER_WATCHER_TASK_ID
+
+    return group.children[f"{group.group_id}.{PRODUCER_WATCHER_TASK_ID}"]
+
+
+def dbt_docs(profile, models):
     """The dbt documentation site (models, columns, tests, lineage, exposures) for analysts,
-    regenerated from tonight's warehouse; kept by csp_pipeline.transform.dbt_docs.keep_docs."""
+    regenerated from tonight's warehouse; kept by csp_pipeline.transform.dbt_docs.keep_docs.
+    Starts from the build's parse (cosmos's cache of the `models` group) rather than a new one."""
     from cosmos.operators.local import DbtDocsLocalOperator
 
     return DbtDocsLocalOperator(
         task_id="dbt_docs", project_dir=DBT_PROJECT_DIR, profile_config=profile,
         dbt_executable_path=_dbt_executable(), install_deps=False, dbt_cmd_flags=["--static"],
-        callback="csp_pipeline.transform.dbt_docs.keep_docs", pool=WRITER_POOL)
+        callback="csp_pipeline.transform.dbt_docs.keep_docs", pool=WRITER_POOL,
+        cache_dir=_build_task(models).cache_dir)
 
 
 WAREHOUSE_DOC = """### Build the warehouse and publish
@@ -352,8 +381,10 @@ Runs when every feed DAG has emitted its Asset. `prepare` creates every declared
 for a feed that never delivered: a deployment builds the marts of whatever feeds it has) and
 loads the deployment's reference data (`CSP_CONFIG_DIR/reference/`, `CSP_REFERENCE_DIR`) into
 `deployment_reference`. astronomer-cosmos renders the dbt project
-(seeds, staging -> intermediate -> marts, from the pre-built manifest) as one task per model,
-then runs every dbt test. Then the marts are published as an atomic
+(seeds, staging -> intermediate -> marts, from the pre-built manifest): `dbt.dbt_producer_watcher`
+builds every seed and model in one `dbt build` (its log is dbt's), then one task per seed and
+model shows that node's result (a failed model's task fails; its retry runs that model alone),
+then `dbt.dbt_project_test` runs every dbt test. Then the marts are published as an atomic
 snapshot with disclosure control (`data/published/current`), and the dbt documentation site is
 regenerated (`data/dbt_docs/static_index.html`). `validation_docs` renders the Great Expectations
 Data Docs of the files audited since its last run."""
@@ -374,7 +405,8 @@ def build_warehouse_dag() -> DAG:
          default_args=DEFAULT_ARGS, doc_md=WAREHOUSE_DOC)
     def warehouse_dag():
         profile = _dbt_profile()
-        prepare() >> dbt_models(profile) >> publish() >> dbt_docs(profile)
+        models = dbt_models(profile)
+        prepare() >> models >> publish() >> dbt_docs(profile, models)
         validation_docs()
 
     return warehouse_dag()
