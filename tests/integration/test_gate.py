@@ -618,6 +618,26 @@ def test_every_rule_runs_once_over_the_whole_file_with_file_row_numbers(settings
     assert not list((settings.data_dir / "work" / "scans").glob("*.duckdb"))
 
 
+def test_row_numbers_hold_when_duckdb_reads_a_large_file_on_every_thread(settings):
+    """The scan numbers rows by their position in the table (DuckDB keeps insertion order while
+    several threads read the file): rows rejected far apart in a file read in parallel keep
+    their numbers in the file, and every loaded row keeps its own."""
+    n = 150_000  # ~30 MB: DuckDB splits the read between threads
+    rows = valid_rows(POLICE, n, NIGHT)
+    for r in rows:  # the generator's dates go back a day a row: keep them in the window
+        r["Recorded date"] = rows[0]["Recorded date"]
+    bad = [777, 74_321, 149_999]
+    for b in bad:
+        rows[b - 1]["Crime type"] = f"Burglery {b}"
+    out = run(settings, write_extract(settings.landing_dir, POLICE, NIGHT, rows))
+    assert (out.status, out.rows_rejected) == ("loaded", len(bad))
+    assert sql(settings, "SELECT row_number, value FROM meta.rejected_rows ORDER BY 1") == [
+        (b, f"Burglery {b}") for b in bad]
+    got = dict(sql(settings, f"SELECT _row_number, incident_id FROM {POLICE.raw_table}"))
+    assert len(got) == n - len(bad)  # each row loaded with the id written on its line:
+    assert all(got[i] == rows[i - 1]["Incident ID"] for i in got)
+
+
 def test_a_clean_file_is_checked_in_one_pass_and_rejected_rows_in_one_more(settings,
                                                                            monkeypatch):
     calls = []

@@ -58,11 +58,11 @@ def typed_sql(col: Column, kind: Kind, variant: Variant | None = None,
 
 
 def audit_sql(kind: Kind, header: list[str], variant: Variant | None = None,
-              extra: tuple[str, ...] = ()) -> str:
-    """Rows as Great Expectations sees them, in file order (numbered by the audit's scan):
-    contract names, parsed values, PII already replaced; `extra` select items (over the file's
-    own columns) are added at the end."""
-    select = []
+              extra: tuple[str, ...] = (), numbered: bool = False) -> str:
+    """Rows as Great Expectations sees them, in file order: contract names, parsed values, PII
+    already replaced; `extra` select items (over the file's own columns) are added at the end;
+    `numbered`: first, `_row_number`, the row's 1-based number in the file."""
+    select = ["row_number() OVER () AS _row_number"] if numbered else []
     for col in kind.stored_columns:
         typed = typed_sql(col, kind, variant)
         select.append(f"{typed} AS {ident(col.name)}")

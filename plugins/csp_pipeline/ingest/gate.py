@@ -163,25 +163,27 @@ def _run(kind: Kind, scopes: tuple[str, ...], data: pd.DataFrame | Scan, params:
 
 
 def scan_sql(kind: Kind, header: list[str], variant: Variant | None = None) -> str:
-    """The audit view without its row numbers: every contract column, typed and with identifiers
-    replaced, its unparsed text beside it, in file order.
+    """The audit view: every contract column, typed and with identifiers replaced, its unparsed
+    text beside it, in file order; `_row_number` only for a partner variant (see write_scan).
 
     DuckDB parses (and checks the UTF-8 of) only the CSV columns a query uses, so the scan also
     computes one flag over every header column: a bad byte anywhere is a rejected row.
     """
     every_field = " AND ".join(f"{ident(h)} IS NULL" for h in header) or "true"
-    return audit_sql(kind, header, variant, extra=(f"({every_field}) AS _all_fields_read",))
+    return audit_sql(kind, header, variant, extra=(f"({every_field}) AS _all_fields_read",),
+                     numbered=variant is not None)
 
 
 def write_scan(con: duckdb.DuckDBPyConnection, kind: Kind, header: list[str], sql_params: dict,
                target: Path, variant: Variant | None = None) -> int:
     """Read the file once into `target` (an owner-only DuckDB file: person-level rows); returns
-    its rows.
+    its rows. The `scan` view holds them with `_row_number`, the row's number in the file.
 
-    The rows are stored in file order (DuckDB keeps insertion order, on every thread), so a row's
-    number in the file is its position in the table: the `scan` view adds it as `_row_number`
+    A file in the contract's layout is a plain projection of the CSV, stored in file order (DuckDB
+    keeps insertion order, on every thread), so a row's number is its position in the table
     (numbering the rows while reading them, a window over the whole file, took longer than the
-    read itself)."""
+    read). A partner variant's expressions may look values up in reference tables, and a join
+    may emit rows out of file order, so its rows are numbered as they are read."""
     target.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(target.parent, DIR_MODE)
     target.unlink(missing_ok=True)
@@ -191,7 +193,8 @@ def write_scan(con: duckdb.DuckDBPyConnection, kind: Kind, header: list[str], sq
         os.chmod(target, FILE_MODE)
         con.execute(f"CREATE TABLE audit_scan.{SCAN_TABLE}_rows AS "
                     f"{scan_sql(kind, header, variant)}", sql_params)
-        con.execute(f"CREATE VIEW audit_scan.{SCAN_TABLE} AS SELECT rowid + 1 AS _row_number, * "
+        numbered = "*" if variant is not None else "rowid + 1 AS _row_number, *"
+        con.execute(f"CREATE VIEW audit_scan.{SCAN_TABLE} AS SELECT {numbered} "
                     f"FROM {SCAN_TABLE}_rows")  # unqualified: bound where the view is
         return con.execute(f"SELECT count(*) FROM audit_scan.{SCAN_TABLE}_rows").fetchone()[0]
     finally:
