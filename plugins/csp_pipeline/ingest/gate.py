@@ -202,17 +202,18 @@ def write_scan(con: duckdb.DuckDBPyConnection, kind: Kind, header: list[str], sq
 
 
 @contextmanager
-def _opened(path: Path, rows: int, spill_dir: Path) -> Iterator[Scan]:
+def _opened(kind: Kind, path: Path, rows: int, spill_dir: Path) -> Iterator[Scan]:
     """The scan file as a GE SQL datasource of its own (read-only, the pipeline's memory bound,
-    spilling to `spill_dir`), removed with its engine's connections on leaving."""
+    spilling to `spill_dir`), removed with its engine's connections on leaving. Data Docs show
+    it by the scan's name (the file's digest and name) and the kind."""
     ctx = _memory_context()
-    name = f"scan-{uuid.uuid4().hex}"
+    name = f"{path.stem}-{uuid.uuid4().hex[:8]}"
     config = {"memory_limit": duckdb_memory_limit(), "temp_directory": str(spill_dir)}
     source = ctx.data_sources.add_sql(
         name, connection_string=f"duckdb:///{path}",
         kwargs={"connect_args": {"read_only": True, "config": config}})
     try:
-        asset = source.add_table_asset(SCAN_TABLE, table_name=SCAN_TABLE)
+        asset = source.add_table_asset(f"{kind.id}.rows", table_name=SCAN_TABLE)
         yield Scan(asset.add_batch_definition_whole_table("whole"), rows)
     finally:
         for checkpoint in [c for c in ctx.checkpoints.all() if c.name.endswith("@" + name)]:
@@ -249,7 +250,7 @@ def audit(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, header: list[s
     rejects = csv_rejects(con)
     if rejects:
         return [rejects]
-    with _opened(scan_path, rows, scan_path.parent / "spill") as scan:
+    with _opened(kind, scan_path, rows, scan_path.parent / "spill") as scan:
         failed = merge(acc, _run(kind, ("file", "row"), scan, ge_params, gx_root), kind)
         for result in acc.values():
             result.judge()
