@@ -54,9 +54,11 @@ class Audited:
                    [RuleResult.from_dict(r) for r in body["results"]], body.get("scan"))
 
     def discard_scan(self) -> None:
+        """Delete the scan (and its write-ahead log); nothing is left to promote from."""
         if self.scan:
             Path(self.scan).unlink(missing_ok=True)
             Path(self.scan + ".wal").unlink(missing_ok=True)
+        self.scan = None
 
 
 def sql_params(extract: Extract, readable: Path, key: bytes | None) -> dict:
@@ -103,7 +105,6 @@ def audit_file(settings: Settings, extract: Extract, facts: KindFacts,
     rows = audited_rows(audited.results)
     if any(not r.success and r.severity == "blocking" for r in audited.results):
         audited.discard_scan()  # quarantined: nothing of it is promoted
-        audited.scan = None
     elif rows is not None:
         record_audited(facts, extract, rows - rejected_row_count(audited.results))
     return audited
