@@ -566,6 +566,9 @@ def snapshot(path: Path) -> dict[str, set]:
         out[model] = set(query(path, f"SELECT * EXCLUDE ({state}) FROM staging.{model}"))
     out["int_education__attendance_termly"] = set(query(
         path, "SELECT * EXCLUDE (processed_at) FROM intermediate.int_education__attendance_termly"))
+    out["int_crime__records_attributed"] = set(query(path, """
+        SELECT * EXCLUDE (processed_at, previous_month)
+        FROM intermediate.int_crime__records_attributed"""))
     return out
 
 
@@ -660,11 +663,13 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path):
     deliver(path, "education", "attendance", [pupil("U2", "Autumn", 5)],
             "2024-03-21", "2024-03-21 02:00:00")
     dbt(path, "build", *INCREMENTAL, target_dir=target)
-    incremental = snapshot(path)
 
-    # The nights were incremental: D (never re-sent) and its month were not rewritten.
+    # The nights were incremental: D (never re-sent) and its month were not rewritten, nor P3's
+    # place (its source and its month's coverage unchanged since night 1).
     assert query(path, "SELECT processed_at FROM staging.stg_fire__incidents "
                        "WHERE incident_id = 'D'") == [(night1,)]
+    assert query(path, "SELECT processed_at FROM intermediate.int_crime__records_attributed "
+                       "WHERE record_id = 'P3'") == [(night1,)]
     assert query(path, """SELECT DISTINCT processed_at FROM intermediate.int_fire__incidents_monthly
                           WHERE month = DATE '2023-02-01' AND incidents > 0""") == [(night1,)]
     fires = {r[0]: r[1:] for r in query(path, """SELECT incident_id, month, is_deliberate
@@ -686,6 +691,16 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path):
     assert crimes[(HARTLEPOOL, "2024-01", "Drugs")] == 1          # P2
     assert crimes[(STOCKTON, "2024-01", "Drugs")] == 1            # Durham's own download
     assert crimes[(HARTLEPOOL, "2024-02", "Burglary")] == 1       # P1 only, not police.uk's two
+
+    # Night 4: nothing delivered, but the deployment now gives an LSOA -> ward lookup: every
+    # record is placed again with it.
+    with duckdb.connect(str(path)) as con:
+        con.execute("INSERT INTO deployment_reference.ref_lsoa_wards (lsoa_code, ward_code) "
+                    "VALUES ('E01012345', ?)", [seaton])
+    dbt(path, "build", *INCREMENTAL, target_dir=target)
+    assert query(path, """SELECT DISTINCT ward_code FROM intermediate.int_crime__records_attributed
+                          WHERE record_source = 'police.uk' AND lsoa_code IS NOT NULL""") == [(seaton,)]
+    incremental = snapshot(path)
 
     dbt(path, "build", *INCREMENTAL, "--full-refresh", target_dir=target)
     full = snapshot(path)

@@ -3,10 +3,10 @@
 -- else the one named in its LSOA name; a force's partner extract wins over its police.uk rows
 -- for the months it covers). Every area and all 14 police.uk crime types appear for each month
 -- computed, with 0 when none was recorded.
--- Incremental by month: a run recomputes the months holding records processed by either staging
--- model since the last run (a partner record also changes which source counts for its month),
--- the months they moved out of, and any month whose stored total no longer matches the records
--- counted now (a record withdrawn, or a month the partner extract no longer covers).
+-- Incremental by month: a run recomputes the months holding records int_crime__records_attributed
+-- placed since the last run (new or changed records, police.uk rows whose month the partner
+-- extract started or stopped covering), the months they moved out of, and any month whose
+-- stored total no longer matches the records counted now (a record withdrawn).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',

@@ -8,7 +8,23 @@
 --   Ward: the record's own, else the deployment's LSOA -> ward lookup (ref_lsoa_wards).
 --   Overlap: where a force's partner extract has any record for a month, it is what counts for
 --   that force and month; the force's police.uk rows of that month are kept but not counted.
-with partner as (
+-- Incremental by record (delete+insert on source and id), so a night places the night's records:
+-- those either staging model processed since the last run, the police.uk rows of force-months
+-- whose partner coverage changed (they start or stop counting), and every record when the
+-- reference lookups changed (reference_digest). Records withdrawn from staging are deleted by
+-- the post-hooks, which look only in the (source, month) groups holding more rows than staging.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['record_source', 'record_id'],
+    on_schema_change='fail',
+    post_hook=[
+        "{{ delete_withdrawn_records('partner extract', ref('stg_police__crimes'), 'incident_id') }}",
+        "{{ delete_withdrawn_records('police.uk', ref('stg_police__street'), 'street_record_id') }}"
+    ]
+) }}
+
+with partner as not materialized (  -- read once a query, not copied (partner_months reads it too)
     select
         'partner extract' as record_source,
         incident_id as record_id,
@@ -48,6 +64,46 @@ partner_months as (  -- force-months the partner extract covers
     select distinct lower(force) as force_key, month from partner where force is not null
 ),
 
+reference as (  -- the lookups a record is placed with, as one digest
+    select md5(concat_ws('|',
+        (select string_agg(concat_ws('>', ward_code, la_code), ',' order by ward_code, la_code)
+         from {{ ref('ref_wards') }}),
+        (select string_agg(concat_ws('>', lsoa_code, ward_code), ',' order by lsoa_code, ward_code)
+         from {{ ref('ref_lsoa_wards') }}),
+        (select string_agg(concat_ws('>', la_code, la_name), ',' order by la_code, la_name)
+         from {{ ref('ref_areas') }})
+    )) as digest
+),
+
+{% if is_incremental() %}
+stored_partner_months as (
+    select distinct lower(force) as force_key, month from {{ this }}
+    where record_source = 'partner extract' and force is not null
+),
+
+coverage_changed as (  -- force-months the partner extract started or stopped covering
+    (select * from partner_months except select * from stored_partner_months)
+    union
+    (select * from stored_partner_months except select * from partner_months)
+),
+
+to_place as (  -- tonight's records to place
+    select records.*
+    from records
+    left join coverage_changed as changed
+        on records.record_source = 'police.uk'
+        and changed.force_key = lower(records.force) and changed.month = records.month
+    where {{ processed_since_last_run() }}
+       or changed.month is not null
+       or (select reference.digest from reference)
+       is distinct from (select max(stored.reference_digest) from {{ this }} as stored)
+),
+{% else %}
+to_place as (
+    select * from records
+),
+{% endif %}
+
 area_names as (  -- each area under its name and the name's part before a comma
     select la_code, lower(trim(la_name)) as name_key from {{ ref('ref_areas') }}
     union
@@ -57,29 +113,25 @@ area_names as (  -- each area under its name and the name's part before a comma
 lsoa_name_areas as (  -- the area each distinct LSOA name names: the pattern runs once a name,
     -- not once a record (the same few thousand names recur in every month of history)
     select names.lsoa_name, named.la_code
-    from (
-        select lsoa_name from {{ ref('stg_police__crimes') }}
-        union
-        select lsoa_name from {{ ref('stg_police__street') }}
-    ) as names
+    from (select distinct lsoa_name from to_place) as names
     inner join area_names as named
         on named.name_key = lower(regexp_extract(names.lsoa_name, '^(.*\S)\s+[0-9]{3}[A-Z]$', 1))
 ),
 
 placed as (
     select
-        records.*,
+        to_place.*,
         wards.la_code as ward_la_code,
         named.la_code as lsoa_la_code,
         lookup.ward_code as lsoa_ward_code,
         partner_months.month is not null as partner_covers_month
-    from records
-    left join {{ ref('ref_wards') }} as wards on wards.ward_code = records.ward_code
-    left join lsoa_name_areas as named on named.lsoa_name = records.lsoa_name
-    left join {{ ref('ref_lsoa_wards') }} as lookup on lookup.lsoa_code = records.lsoa_code
+    from to_place
+    left join {{ ref('ref_wards') }} as wards on wards.ward_code = to_place.ward_code
+    left join lsoa_name_areas as named on named.lsoa_name = to_place.lsoa_name
+    left join {{ ref('ref_lsoa_wards') }} as lookup on lookup.lsoa_code = to_place.lsoa_code
     left join partner_months
-        on partner_months.force_key = lower(records.force)
-        and partner_months.month = records.month
+        on partner_months.force_key = lower(to_place.force)
+        and partner_months.month = to_place.month
 )
 
 select
@@ -98,6 +150,7 @@ select
     lsoa_code,
     lsoa_name,
     record_source = 'partner extract' or not partner_covers_month as is_counted,
-    processed_at,
-    previous_month
+    previous_month,
+    (select reference.digest from reference) as reference_digest,
+    {{ run_timestamp() }} as processed_at
 from placed
