@@ -82,9 +82,17 @@ stored_partner_months as (
 ),
 
 coverage_changed as (  -- force-months the partner extract started or stopped covering
-    (select * from partner_months except select * from stored_partner_months)
+    (
+        select * from partner_months
+        except
+        select * from stored_partner_months
+    )
     union
-    (select * from stored_partner_months except select * from partner_months)
+    (
+        select * from stored_partner_months
+        except
+        select * from partner_months
+    )
 ),
 
 to_place as (  -- tonight's records to place
