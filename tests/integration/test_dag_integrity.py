@@ -85,6 +85,24 @@ def test_dbt_builds_in_one_run_with_a_task_per_node(dagbag):
     assert warehouse.get_task("dbt_docs").cache_dir == build.cache_dir
 
 
+def test_the_prebuilt_parse_serves_the_first_dbt_command_of_a_night(dagbag):
+    """cosmos names the profile and target on every dbt command; dbt reuses a saved parse only
+    for the same ones (a full parse is ~10 s of a small night)."""
+    import subprocess
+    import sys
+
+    from csp_pipeline.core.settings import DBT_PROFILE, DBT_PROJECT_DIR, DBT_TARGET
+    from csp_pipeline.orchestration.runner import build_manifest
+
+    build_manifest()
+    parse = subprocess.run(
+        [sys.executable, "-c", "from dbt.cli.main import cli; cli()", "parse",
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--profile", DBT_PROFILE, "--target", DBT_TARGET], capture_output=True, text=True)
+    assert parse.returncode == 0, parse.stdout + parse.stderr
+    assert "Unable to do partial parsing" not in parse.stdout, parse.stdout
+
+
 def test_warehouse_build_is_scheduled_by_every_feed_asset(dagbag):
     schedule = dagbag.dags["csp_warehouse"].timetable.asset_condition
     assert type(schedule).__name__ == "AssetAll"  # every feed's Asset, not any one of them

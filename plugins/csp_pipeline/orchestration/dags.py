@@ -20,7 +20,7 @@ from airflow.sdk import DAG, Asset, dag, get_current_context, task
 from csp_pipeline.core import progress
 from csp_pipeline.core.ledger import Status
 from csp_pipeline.core.registry import load_registry
-from csp_pipeline.core.settings import DBT_PROJECT_DIR, Settings
+from csp_pipeline.core.settings import DBT_PROFILE, DBT_PROJECT_DIR, DBT_TARGET, Settings
 from csp_pipeline.orchestration import alerts
 from csp_pipeline.orchestration.airflow_env import DAGS_START, quiet_known_warnings
 
@@ -303,7 +303,7 @@ def publish() -> dict:
 def _dbt_profile():
     from cosmos import ProfileConfig
 
-    return ProfileConfig(profile_name="csp", target_name="warehouse",
+    return ProfileConfig(profile_name=DBT_PROFILE, target_name=DBT_TARGET,
                          profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml")
 
 

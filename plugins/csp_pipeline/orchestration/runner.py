@@ -18,7 +18,13 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from csp_pipeline.core import progress
-from csp_pipeline.core.settings import DBT_PROJECT_DIR, ConfigurationError, Settings
+from csp_pipeline.core.settings import (
+    DBT_PROFILE,
+    DBT_PROJECT_DIR,
+    DBT_TARGET,
+    ConfigurationError,
+    Settings,
+)
 from csp_pipeline.core.warehouse import owner_only
 from csp_pipeline.ingest.landing import secure_tree
 from csp_pipeline.orchestration import airflow_env, run_log
@@ -44,10 +50,13 @@ class NightResult:
 
 
 def build_manifest() -> None:
-    """`dbt parse` so cosmos renders the DAG from a pre-built manifest (no dbt ls at parse time)."""
+    """`dbt parse` so cosmos renders the DAG from a pre-built manifest (no dbt ls at parse time).
+    Named by profile and target as cosmos names them, so that its first `dbt build` of a data
+    folder reuses this parse (dbt's partial parsing) instead of parsing the project again."""
     dbt = [sys.executable, "-c", "from dbt.cli.main import cli; cli()"]
     subprocess.run([*dbt, "parse", "--project-dir", str(DBT_PROJECT_DIR),
-                    "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"], check=True)
+                    "--profiles-dir", str(DBT_PROJECT_DIR), "--profile", DBT_PROFILE,
+                    "--target", DBT_TARGET, "--quiet"], check=True)
 
 
 def manifest_is_stale() -> bool:
