@@ -82,7 +82,10 @@ def test_dbt_builds_in_one_run_with_a_task_per_node(dagbag):
     tests = warehouse.get_task("dbt.dbt_project_test")
     assert tests.invocation_mode == InvocationMode.DBT_RUNNER
     assert node_tasks <= tests.get_flat_relative_ids(upstream=True)
-    assert warehouse.get_task("dbt_docs").cache_dir == build.cache_dir
+    docs = warehouse.get_task("dbt_docs")
+    assert docs.cache_dir == build.cache_dir
+    assert docs.dbt_cmd_flags[docs.dbt_cmd_flags.index("--exclude") + 1:] == [
+        "resource_type:test", "resource_type:unit_test"]  # no page of their own in the site
 
 
 def test_the_prebuilt_parse_serves_the_first_dbt_command_of_a_night(dagbag):
