@@ -29,7 +29,7 @@ COPY dbt_project ./dbt_project
 COPY expectations ./expectations
 RUN pip install --no-deps -e . \
     && rm -rf dbt_project/target dbt_project/logs \
-    && dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet \
+    && dbt parse --project-dir dbt_project --profiles-dir dbt_project --profile csp --target warehouse --quiet \
     && rm -rf dbt_project/logs \
     && mkdir -p "$AIRFLOW_HOME/logs" "$CSP_DATA_DIR" \
     && chown -R "${AIRFLOW_UID}:0" "$AIRFLOW_HOME" "$CSP_DATA_DIR" \

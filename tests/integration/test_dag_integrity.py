@@ -82,7 +82,28 @@ def test_dbt_builds_in_one_run_with_a_task_per_node(dagbag):
     tests = warehouse.get_task("dbt.dbt_project_test")
     assert tests.invocation_mode == InvocationMode.DBT_RUNNER
     assert node_tasks <= tests.get_flat_relative_ids(upstream=True)
-    assert warehouse.get_task("dbt_docs").cache_dir == build.cache_dir
+    docs = warehouse.get_task("dbt_docs")
+    assert docs.cache_dir == build.cache_dir
+    assert docs.dbt_cmd_flags[docs.dbt_cmd_flags.index("--exclude") + 1:] == [
+        "resource_type:test", "resource_type:unit_test"]  # no page of their own in the site
+
+
+def test_the_prebuilt_parse_serves_the_first_dbt_command_of_a_night(dagbag):
+    """cosmos names the profile and target on every dbt command; dbt reuses a saved parse only
+    for the same ones (a full parse is ~10 s of a small night)."""
+    import subprocess
+    import sys
+
+    from csp_pipeline.core.settings import DBT_PROFILE, DBT_PROJECT_DIR, DBT_TARGET
+    from csp_pipeline.orchestration.runner import build_manifest
+
+    build_manifest()
+    parse = subprocess.run(
+        [sys.executable, "-c", "from dbt.cli.main import cli; cli()", "parse",
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--profile", DBT_PROFILE, "--target", DBT_TARGET], capture_output=True, text=True)
+    assert parse.returncode == 0, parse.stdout + parse.stderr
+    assert "Unable to do partial parsing" not in parse.stdout, parse.stdout
 
 
 def test_warehouse_build_is_scheduled_by_every_feed_asset(dagbag):

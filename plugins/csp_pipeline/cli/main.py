@@ -6,6 +6,7 @@ Partner extracts land in the landing folder; `csp run` takes one night of them t
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from datetime import date, timedelta
@@ -364,5 +365,13 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def console() -> None:
+    """The `csp` command. A night leaves a large heap (Airflow, dbt's manifests): the
+    interpreter's final garbage collection of it takes seconds, and the OS frees it anyway."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

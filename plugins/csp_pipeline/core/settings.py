@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_PROFILE, DBT_TARGET = "csp", "warehouse"  # of dbt_project/profiles.yml
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DAGS_DIR = PROJECT_ROOT / "dags"
 

@@ -20,7 +20,7 @@ from airflow.sdk import DAG, Asset, dag, get_current_context, task
 from csp_pipeline.core import progress
 from csp_pipeline.core.ledger import Status
 from csp_pipeline.core.registry import load_registry
-from csp_pipeline.core.settings import DBT_PROJECT_DIR, Settings
+from csp_pipeline.core.settings import DBT_PROFILE, DBT_PROJECT_DIR, DBT_TARGET, Settings
 from csp_pipeline.orchestration import alerts
 from csp_pipeline.orchestration.airflow_env import DAGS_START, quiet_known_warnings
 
@@ -303,7 +303,7 @@ def publish() -> dict:
 def _dbt_profile():
     from cosmos import ProfileConfig
 
-    return ProfileConfig(profile_name="csp", target_name="warehouse",
+    return ProfileConfig(profile_name=DBT_PROFILE, target_name=DBT_TARGET,
                          profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml")
 
 
@@ -366,12 +366,15 @@ def _build_task(group):
 def dbt_docs(profile, models):
     """The dbt documentation site (models, columns, tests, lineage, exposures) for analysts,
     regenerated from tonight's warehouse; kept by csp_pipeline.transform.dbt_docs.keep_docs.
-    Starts from the build's parse (cosmos's cache of the `models` group) rather than a new one."""
+    Starts from the build's parse (cosmos's cache of the `models` group) rather than a new one.
+    Compiles the models and seeds the site shows, not the 400-odd tests (no page of their own):
+    they were most of its time."""
     from cosmos.operators.local import DbtDocsLocalOperator
 
     return DbtDocsLocalOperator(
         task_id="dbt_docs", project_dir=DBT_PROJECT_DIR, profile_config=profile,
-        dbt_executable_path=_dbt_executable(), install_deps=False, dbt_cmd_flags=["--static"],
+        dbt_executable_path=_dbt_executable(), install_deps=False,
+        dbt_cmd_flags=["--static", "--exclude", "resource_type:test", "resource_type:unit_test"],
         callback="csp_pipeline.transform.dbt_docs.keep_docs", pool=WRITER_POOL,
         cache_dir=_build_task(models).cache_dir)
 

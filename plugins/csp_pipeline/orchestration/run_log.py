@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 MARKER = b"\x00csp-task-log\x00"
+END = b"\x00csp-run-log-end\x00\n"
 _active: RunLog | None = None
 
 
@@ -61,10 +62,13 @@ class RunLog:
         global _active
         _active = None
         _flush()
-        os.dup2(self._saved[0], 1)  # closes the pipe's last write end: the pump sees its end
+        # The pump stops at this line rather than at the pipe's end: children that outlive the
+        # run (multiprocessing's resource tracker, started by dbt) hold the pipe open.
+        os.write(1, END)
+        os.dup2(self._saved[0], 1)
         os.dup2(self._saved[1], 2)
         if self._thread:
-            self._thread.join(timeout=10)  # a lingering child may hold the pipe open
+            self._thread.join(timeout=10)
         os.close(self._saved[1])
         os.close(self._saved[0])
 
@@ -76,6 +80,8 @@ class RunLog:
         task: BinaryIO | None = None
         with os.fdopen(read, "rb") as source, self.path.open("ab") as run_log:
             for line in source:
+                if line == END:
+                    break
                 if line.startswith(MARKER):
                     if task:
                         task.close()
