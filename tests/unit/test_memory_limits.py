@@ -43,7 +43,8 @@ def test_a_memory_limit_that_is_not_a_size_is_refused_naming_the_variable():
 
 
 def test_dbt_may_use_at_least_4gb_by_default():
-    """1GB failed dbt's stg_police__crimes over a 10M-row history (benchmarks/RESULTS.md)."""
+    """The first build of a 10M-row police history completes at 1GB but spills and takes
+    minutes longer than at 4GB (benchmarks/RESULTS.md)."""
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
     limit = profile["csp"]["outputs"]["warehouse"]["settings"]["memory_limit"]
     variable, default = re.fullmatch(r"\{\{ env_var\('(\w+)', '(\w+)'\) \}\}", limit).groups()
