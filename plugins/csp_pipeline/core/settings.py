@@ -139,8 +139,8 @@ def _names(env: Mapping[str, str], name: str, valid: Callable[[str], bool],
 
 
 # The memory a pipeline DuckDB database may use before it spills to disk (CSP_DUCKDB_MEMORY_LIMIT).
-# dbt's own limit is in dbt_project/profiles.yml (CSP_DBT_MEMORY_LIMIT, default 4GB): its models
-# over the full history need more (1GB failed stg_police__crimes on a 10M-row history).
+# dbt's own limit is in dbt_project/profiles.yml (CSP_DBT_MEMORY_LIMIT, default 4GB): a first build
+# over a long history needs more to stay in memory (at 1GB, 10M police rows spill for minutes).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
 _SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
