@@ -58,7 +58,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "CSP_ALERT_EMAIL_TO": ("(none)", "comma-separated recipients of the smtp connections' alerts"),
     "CSP_DUCKDB_MEMORY_LIMIT": ("1GB", "memory a pipeline DuckDB database may use before it spills "
                                        "to disk (a size: 1GB, 512MB)"),
-    "CSP_DBT_MEMORY_LIMIT": ("4GB", "the same for dbt's connection (its models read all history)"),
+    "CSP_DBT_MEMORY_LIMIT": ("1GB", "the same for dbt's connection to the warehouse"),
     "CSP_TELEMETRY": ("0", "1: allow dbt, Great Expectations and cosmos usage statistics"),
 }
 
@@ -139,8 +139,8 @@ def _names(env: Mapping[str, str], name: str, valid: Callable[[str], bool],
 
 
 # The memory a pipeline DuckDB database may use before it spills to disk (CSP_DUCKDB_MEMORY_LIMIT).
-# dbt's own limit is in dbt_project/profiles.yml (CSP_DBT_MEMORY_LIMIT, default 4GB): a first build
-# over a long history needs more to stay in memory (at 1GB, 10M police rows spill for minutes).
+# dbt's own limit is in dbt_project/profiles.yml (CSP_DBT_MEMORY_LIMIT, the same 1GB by default:
+# the first build of 10M police rows runs in it, its process under 1.3 GiB; benchmarks/RESULTS.md).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
 _SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 

@@ -45,6 +45,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     holds person-level, pseudonymised rows)."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+        spill_folder(path)
     con = open_connection(path, read_only)
     if not read_only:
         owner_only(path, path.with_name(path.name + ".wal"))
@@ -101,6 +102,17 @@ def tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     return [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = ? ORDER BY 1", [schema]).fetchall()]
+
+
+def spill_folder(path: Path) -> Path:
+    """The folder a DuckDB file spills to (DuckDB's default, `<file>.tmp`, for every connection
+    to it: dbt's too), made owner-only before DuckDB would create it world-readable with
+    world-readable files in it. DuckDB leaves a folder it did not create in place."""
+    folder = path.with_name(path.name + ".tmp")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if not folder.is_symlink() and folder.stat().st_mode & 0o077:
+        os.chmod(folder, 0o700)
+    return folder
 
 
 def owner_only(*paths: Path) -> None:
