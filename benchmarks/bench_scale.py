@@ -17,7 +17,8 @@ sampled every 0.1 s. The per-stage breakdown comes from Airflow's own task recor
 discover, audit, promote, dbt, publish, ...); `audit alone` runs the audit of the file in a fresh
 process and splits it into the DuckDB scan (read, parse, pseudonymise, written to the scan file
 the promote loads from) and the rest (Great Expectations validating the scan in DuckDB, and
-recording its results). Files go under `--tmp`, never the repo.
+recording its results). Files go under `--tmp`, never the repo. The table replaces the section
+`## bench_scale.py output` of `--results`; the rest of that file is kept.
 """
 
 from __future__ import annotations
@@ -253,9 +254,30 @@ def main() -> None:
                   "long": night_on(args.tmp / f"run_{sizes[-1]}", f"{sizes[-1]:,}-row")}
     text = report(small, measured, nights, sizes[-1])
     print(text)
-    args.results.write_text(text)
+    write_section(args.results, SECTION, text)
     for folder in args.tmp.glob("run_*"):
         shutil.rmtree(folder, ignore_errors=True)
+
+
+SECTION = "## bench_scale.py output"
+
+
+def write_section(results: Path, heading: str, body: str) -> None:
+    """Replace the section under `heading` (up to the next `## ` heading) with `body`, keeping
+    the rest of the file (the reading of the figures written above them, other benchmarks'
+    sections); a file without the section gets it at its end."""
+    lines = results.read_text().splitlines() if results.exists() else ["# Benchmark results"]
+    if heading in lines:
+        start = lines.index(heading)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+                   len(lines))
+        after = ["", *lines[end:]] if end < len(lines) else []
+        lines = lines[:start]
+    else:
+        after = []
+    while lines and not lines[-1].strip():
+        lines.pop()
+    results.write_text("\n".join([*lines, "", heading, "", body.strip("\n"), *after]) + "\n")
 
 
 def breakdown(stages: dict[str, float]) -> str:
@@ -263,8 +285,7 @@ def breakdown(stages: dict[str, float]) -> str:
 
 
 def report(small: dict, measured: list[dict], nights: dict, largest: int) -> str:
-    lines = ["# Benchmark results (benchmarks/bench_scale.py)", "",
-             f"Machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB "
+    lines = [f"Machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB "
              "RAM (shared with other work while measured). Police crimes extracts in the contract "
              "layout; each `csp run` on a fresh data folder.", "",
              "| case | wall s | peak RSS MiB (process tree) | ratio to floor |",
