@@ -18,7 +18,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -48,10 +47,10 @@ def load(settings, landing: Path, nights: set[str] | None = None) -> int:
 
 def dbt_build(env: dict, *extra: str) -> None:
     from csp_pipeline.core.settings import DBT_PROJECT_DIR
+    from csp_pipeline.orchestration.runner import dbt_command
 
-    subprocess.run([sys.executable, "-c", "from dbt.cli.main import cli; cli()", "build",
-                    "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                    "--quiet", *extra], env=env, check=True, cwd=DBT_PROJECT_DIR)
+    subprocess.run(dbt_command("build", "--quiet", *extra), env=env, check=True,
+                   cwd=DBT_PROJECT_DIR)
 
 
 def history(work: Path, months: int, scale: float) -> tuple[Path, Path, int]:

@@ -92,16 +92,11 @@ def test_the_prebuilt_parse_serves_the_first_dbt_command_of_a_night(dagbag):
     """cosmos names the profile and target on every dbt command; dbt reuses a saved parse only
     for the same ones (a full parse is ~10 s of a small night)."""
     import subprocess
-    import sys
 
-    from csp_pipeline.core.settings import DBT_PROFILE, DBT_PROJECT_DIR, DBT_TARGET
-    from csp_pipeline.orchestration.runner import build_manifest
+    from csp_pipeline.orchestration.runner import build_manifest, dbt_command
 
     build_manifest()
-    parse = subprocess.run(
-        [sys.executable, "-c", "from dbt.cli.main import cli; cli()", "parse",
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--profile", DBT_PROFILE, "--target", DBT_TARGET], capture_output=True, text=True)
+    parse = subprocess.run(dbt_command("parse"), capture_output=True, text=True)
     assert parse.returncode == 0, parse.stdout + parse.stderr
     assert "Unable to do partial parsing" not in parse.stdout, parse.stdout
 

@@ -50,14 +50,19 @@ class NightResult:
         return all(s == "success" for s in self.dag_states.values())
 
 
+def dbt_command(command: str, *flags: str) -> list[str]:
+    """A dbt command on the project under the profile and target that cosmos names on every
+    command it runs: dbt reuses a saved parse only for the same ones."""
+    return [sys.executable, "-c", "from dbt.cli.main import cli; cli()", command,
+            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--profile", DBT_PROFILE, "--target", DBT_TARGET, *flags]
+
+
 def build_manifest() -> None:
-    """`dbt parse` so cosmos renders the DAG from a pre-built manifest (no dbt ls at parse time).
-    Named by profile and target as cosmos names them, so that its first `dbt build` of a data
-    folder reuses this parse (dbt's partial parsing) instead of parsing the project again."""
-    dbt = [sys.executable, "-c", "from dbt.cli.main import cli; cli()"]
-    subprocess.run([*dbt, "parse", "--project-dir", str(DBT_PROJECT_DIR),
-                    "--profiles-dir", str(DBT_PROJECT_DIR), "--profile", DBT_PROFILE,
-                    "--target", DBT_TARGET, "--quiet"], check=True)
+    """`dbt parse` so cosmos renders the DAG from a pre-built manifest (no dbt ls at parse time),
+    and its first `dbt build` of a data folder reuses this parse (dbt's partial parsing)
+    instead of parsing the project again."""
+    subprocess.run(dbt_command("parse", "--quiet"), check=True)
 
 
 def manifest_is_stale() -> bool:
