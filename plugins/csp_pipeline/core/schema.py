@@ -70,6 +70,14 @@ CREATE TABLE IF NOT EXISTS meta.feed_runs (  -- each feed DAG run's end: ok, or 
     detail VARCHAR,                   -- the files that errored, or the task that failed
     recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
+CREATE TABLE IF NOT EXISTS meta.fingerprints (  -- landing.known_fingerprint: files hashed once
+    path VARCHAR NOT NULL,
+    bytes UBIGINT NOT NULL,
+    modified_ns BIGINT NOT NULL,
+    changed_ns BIGINT NOT NULL,       -- ctime: moved by any write, rename or copy over the file
+    inode UBIGINT NOT NULL,
+    content_hash VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta.runs (
     run_id VARCHAR NOT NULL,
     stage VARCHAR NOT NULL,

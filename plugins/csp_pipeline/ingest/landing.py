@@ -18,6 +18,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -157,6 +158,43 @@ def fingerprint(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def known_fingerprint(con, path: Path) -> str:
+    """`fingerprint(path)`, read once while the file stays as it is: a loaded file stays in the
+    landing zone (and is found again every night) until retention deletes it, so its digest is
+    kept in meta.fingerprints with the file's size, modification and change times and inode, as
+    git keeps its index. Any write to the file, or a rename or copy over it, moves its change
+    time, which no tool can set back. A file changed within STAMP_SETTLE_NS of being hashed is
+    hashed again next time: a later write in the same tick of a coarse clock would not show."""
+    stamp = _stamp(path)
+    known = con.execute("SELECT content_hash FROM meta.fingerprints WHERE path = ? AND bytes = ? "
+                        "AND modified_ns = ? AND changed_ns = ? AND inode = ?",
+                        [str(path), *stamp]).fetchone()
+    if known:
+        return known[0]
+    digest = fingerprint(path)
+    if _stamp(path) == stamp and time.time_ns() - stamp[2] > STAMP_SETTLE_NS:
+        con.execute("DELETE FROM meta.fingerprints WHERE path = ?", [str(path)])
+        con.execute("INSERT INTO meta.fingerprints VALUES (?, ?, ?, ?, ?, ?)",
+                    [str(path), *stamp, digest])
+    return digest
+
+
+STAMP_SETTLE_NS = 2_000_000_000
+
+
+def _stamp(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def forget_missing_fingerprints(con) -> None:
+    """Drop the remembered digests of files no longer there (deleted, quarantined)."""
+    gone = [p for (p,) in con.execute("SELECT path FROM meta.fingerprints").fetchall()
+            if not Path(p).exists()]
+    if gone:
+        con.executemany("DELETE FROM meta.fingerprints WHERE path = ?", [[p] for p in gone])
 
 
 def read_header(path: Path, encoding: str = "utf-8") -> list[str]:

@@ -166,21 +166,22 @@ def build_feed_dag(feed: str) -> DAG:
 
 def _batch_facts(extracts: list) -> dict:
     """A batch of one kind's extracts with their ledger facts (fingerprints, bytes already seen,
-    recent deliveries), as an XCom."""
+    recent deliveries), as an XCom. A file found again (it stays landed until retention) is
+    not read again while unchanged (landing.known_fingerprint)."""
     from csp_pipeline.core.schema import ensure_schema
     from csp_pipeline.core.warehouse import connect
-    from csp_pipeline.ingest.landing import fingerprint
+    from csp_pipeline.ingest.landing import known_fingerprint
     from csp_pipeline.ingest.ledger_facts import read_facts
 
     digests, unreadable = {}, {}
-    for e in extracts:
-        try:
-            digests[str(e.path)] = fingerprint(e.path)
-        except OSError as exc:  # reported as that file's error; the others carry on
-            unreadable[str(e.path)] = f"{type(exc).__name__}: {exc}"
-    readable = [e for e in extracts if str(e.path) in digests]
     with connect(Settings.from_env().warehouse) as con:
         ensure_schema(con)
+        for e in extracts:
+            try:
+                digests[str(e.path)] = known_fingerprint(con, e.path)
+            except OSError as exc:  # reported as that file's error; the others carry on
+                unreadable[str(e.path)] = f"{type(exc).__name__}: {exc}"
+        readable = [e for e in extracts if str(e.path) in digests]
         facts = read_facts(con, readable, digests)
     return {"paths": [str(e.path) for e in extracts], "facts": facts.as_dict(),
             "unreadable": unreadable}

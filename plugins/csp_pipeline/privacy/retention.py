@@ -31,7 +31,12 @@ from csp_pipeline.core.registry import REJECTS_SUFFIX, load_registry
 from csp_pipeline.core.schema import ensure_schema
 from csp_pipeline.core.settings import Settings
 from csp_pipeline.core.warehouse import connect
-from csp_pipeline.ingest.landing import fingerprint, match
+from csp_pipeline.ingest.landing import (
+    fingerprint,
+    forget_missing_fingerprints,
+    known_fingerprint,
+    match,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +78,7 @@ def expired_files(settings: Settings, today: date, days: int, con) -> list[Expir
             extract = match(registry, feed, path)
             if extract is None or date.fromisoformat(extract.extract_date) >= cutoff:
                 continue
-            digest = fingerprint(path)
+            digest = known_fingerprint(con, path)
             if ledger.was_loaded(con, digest, feed, extract.kind.name, extract.extract_date):
                 found.append(ExpiredFile(path, feed, extract.kind.name,
                                          date.fromisoformat(extract.extract_date), "loaded", digest))
@@ -136,6 +141,7 @@ def purge_expired(settings: Settings, now: datetime | date,
             log.info("retention: deleted %s (%s, extract date %s, older than %d days)", f.path,
                      f.reason, f.extract_date, days)
             deleted.append(f.path)
+        forget_missing_fingerprints(con)
     return deleted
 
 
