@@ -165,8 +165,9 @@ def known_fingerprint(con, path: Path) -> str:
     landing zone (and is found again every night) until retention deletes it, so its digest is
     kept in meta.fingerprints with the file's size, modification and change times and inode, as
     git keeps its index. Any write to the file, or a rename or copy over it, moves its change
-    time, which no tool can set back. A file changed within STAMP_SETTLE_NS of being hashed is
-    hashed again next time: a later write in the same tick of a coarse clock would not show."""
+    time, which no tool can set back. A file whose change time is not STAMP_SETTLE_NS older
+    than the end of its hashing is hashed again next time: a later write in the same tick of a
+    coarse file system clock (a second at worst) would not show."""
     stamp = _stamp(path)
     known = con.execute("SELECT content_hash FROM meta.fingerprints WHERE path = ? AND bytes = ? "
                         "AND modified_ns = ? AND changed_ns = ? AND inode = ?",
@@ -181,7 +182,7 @@ def known_fingerprint(con, path: Path) -> str:
     return digest
 
 
-STAMP_SETTLE_NS = 2_000_000_000
+STAMP_SETTLE_NS = 1_000_000_000
 
 
 def _stamp(path: Path) -> list[int]:
