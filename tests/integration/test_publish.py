@@ -165,6 +165,17 @@ def test_only_declared_marts_leave_the_platform_with_disclosure_control_in_every
     assert len(crime_csv) == CRIME_ROWS["run-1"] + 1 and ",c," not in "".join(crime_csv[:1000])
 
 
+def test_analysts_can_read_every_file_of_a_snapshot_as_its_exports(settings):
+    """The snapshot's database is as readable as its CSV and Parquet exports (the warehouse's
+    owner-only rule is not applied to it), and holds no spill folder."""
+    build_marts(settings, "run-1", crime_rows=1000)
+    publish(settings, "run-1")
+    snap = (settings.published_dir / "current").resolve()
+    export_mode = (snap / "csv" / "yj_custody.csv").stat().st_mode & 0o777
+    assert (snap / SNAPSHOT_DB).stat().st_mode & 0o777 == export_mode
+    assert not list(snap.glob("*.tmp"))
+
+
 def test_the_last_n_snapshots_are_kept_and_current_is_the_newest(settings):
     build_marts(settings, "run-1", crime_rows=100)
     names = []

@@ -39,15 +39,19 @@ def bound(con: duckdb.DuckDBPyConnection, spill_dir: Path | None = None) -> duck
 
 
 @contextmanager
-def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(path: Path, read_only: bool = False,
+            private: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to a DuckDB file, closed on leaving; a writer creates the file's folder, and
-    makes the file and its write-ahead log readable by the pipeline's user only (the warehouse
-    holds person-level, pseudonymised rows)."""
+    of a private file (the warehouse holds person-level, pseudonymised rows) makes the file, its
+    write-ahead log and its spill folder readable by the pipeline's user only. A published
+    snapshot is not private: analysts read it."""
+    writer_of_private = private and not read_only
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    if writer_of_private:
         spill_folder(path)
     con = open_connection(path, read_only)
-    if not read_only:
+    if writer_of_private:
         owner_only(path, path.with_name(path.name + ".wal"))
     try:
         yield con
