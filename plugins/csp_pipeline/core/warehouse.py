@@ -45,14 +45,11 @@ def connect(path: Path, read_only: bool = False,
     of a private file (the warehouse holds person-level, pseudonymised rows) makes the file, its
     write-ahead log and its spill folder readable by the pipeline's user only. A published
     snapshot is not private: analysts read it."""
-    writer_of_private = private and not read_only
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    if writer_of_private:
-        spill_folder(path)
     con = open_connection(path, read_only)
-    if writer_of_private:
-        owner_only(path, path.with_name(path.name + ".wal"))
+    if private and not read_only:  # before any query: DuckDB creates its spill folder lazily
+        keep_private(path)
     try:
         yield con
     finally:
@@ -106,6 +103,14 @@ def tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     return [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = ? ORDER BY 1", [schema]).fetchall()]
+
+
+def keep_private(path: Path) -> None:
+    """A DuckDB file of person-level rows, its write-ahead log and its spill folder readable by
+    the pipeline's user only (for every connection to it: dbt's too)."""
+    owner_only(path, path.with_name(path.name + ".wal"))
+    if path.parent.is_dir():
+        spill_folder(path)
 
 
 def spill_folder(path: Path) -> Path:

@@ -26,7 +26,7 @@ from csp_pipeline.core.settings import (
     ConfigurationError,
     Settings,
 )
-from csp_pipeline.core.warehouse import owner_only, spill_folder
+from csp_pipeline.core.warehouse import keep_private
 from csp_pipeline.ingest.landing import secure_tree
 from csp_pipeline.orchestration import airflow_env, run_log
 from csp_pipeline.orchestration.run_lock import RunLocked, run_lock
@@ -101,9 +101,7 @@ def restrict_state(settings: Settings) -> None:
     XComs and logs) and the Great Expectations stores (results with sample values; Data Docs are
     for the pipeline's engineers) readable by the pipeline's user only. Published snapshots are
     not touched: analysts read them."""
-    owner_only(settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal"))
-    if settings.warehouse.parent.is_dir():
-        spill_folder(settings.warehouse)
+    keep_private(settings.warehouse)
     for folder in (settings.airflow_home, settings.data_dir / "gx", settings.data_dir / "work"):
         secure_tree(folder)
 
